@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * snapfreeze: freeze a set of filesystems all-or-nothing, with an in-kernel
+ * auto-thaw deadline, over generic netlink.
+ *
+ * Family SNAPFREEZE_GENL_NAME, version SNAPFREEZE_GENL_VERSION, initial
+ * network namespace only.  All attributes are validated strictly: unknown
+ * attributes, wrong types and wrong lengths are rejected.
+ *
+ * SNAPFREEZE_CMD_FREEZE (needs CAP_SYS_ADMIN in the initial user namespace)
+ *   request:
+ *     SNAPFREEZE_A_TARGET          nest, repeated 1..SNAPFREEZE_MAX_TARGETS
+ *       SNAPFREEZE_TARGET_A_PATH   string: a mount point, any path inside a
+ *                                  mounted filesystem, or a block device node
+ *                                  carrying a mounted filesystem
+ *     SNAPFREEZE_A_EXEC_ID         string, required: "None" or a UUID
+ *     SNAPFREEZE_A_TIMEOUT_MS      u32, optional: auto-thaw deadline, counted
+ *                                  from the moment the request is accepted;
+ *                                  default and bounds are module parameters
+ *                                  (default_timeout_ms, min_timeout_ms,
+ *                                  max_timeout_ms; 60000, 100, 3600000)
+ *     SNAPFREEZE_A_FLAGS           u32, optional: SNAPFREEZE_F_DRY_RUN
+ *   reply: the same attributes as a GET reply.  With SNAPFREEZE_F_DRY_RUN
+ *   nothing is frozen and the reply carries the resolved targets
+ *   (deduplicated) and the state as it is.
+ *
+ *   Targets are resolved and checked first, then flushed in parallel, then
+ *   frozen in request order (put a filesystem that lives on another target,
+ *   through a loop device for instance, before that target).  Paths that
+ *   resolve to the same filesystem are frozen once.  If any step fails for
+ *   any target, every filesystem already frozen is thawed again, in reverse
+ *   order, before the reply; the error points at the target's
+ *   SNAPFREEZE_A_TARGET attribute (extack offset) and says why.
+ *
+ * SNAPFREEZE_CMD_THAW (needs CAP_SYS_ADMIN in the initial user namespace)
+ *   request:
+ *     SNAPFREEZE_A_EXEC_ID         string: must equal the set's execution id,
+ *                                  required unless SNAPFREEZE_F_FORCE is set
+ *     SNAPFREEZE_A_FLAGS           u32, optional: SNAPFREEZE_F_FORCE
+ *   reply: a GET reply taken just before the thaw; SNAPFREEZE_A_STATE says
+ *   what was found: SNAPFREEZE_STATE_FROZEN (the request thawed the set) or
+ *   SNAPFREEZE_STATE_AUTO_THAWED (it had already been thawed, see
+ *   SNAPFREEZE_A_THAWED_AT and SNAPFREEZE_A_THAW_REASON).  After a
+ *   successful THAW the state is SNAPFREEZE_STATE_IDLE.
+ *
+ * SNAPFREEZE_CMD_GET (anyone)
+ *   request: no attributes
+ *   reply:
+ *     SNAPFREEZE_A_STATE           u32, enum snapfreeze_state
+ *     SNAPFREEZE_A_EXEC_ID         string (absent when idle)
+ *     SNAPFREEZE_A_TARGET          nest, repeated (absent when idle)
+ *       SNAPFREEZE_TARGET_A_PATH   string, as given in FREEZE
+ *       SNAPFREEZE_TARGET_A_FSTYPE string, e.g. "ext4"
+ *       SNAPFREEZE_TARGET_A_SB_ID  string, the superblock id, e.g. "vdb"
+ *       SNAPFREEZE_TARGET_A_MAJOR  u32, device major (st_dev)
+ *       SNAPFREEZE_TARGET_A_MINOR  u32, device minor (st_dev)
+ *     SNAPFREEZE_A_TIMEOUT_MS      u32, the set's auto-thaw timeout
+ *     SNAPFREEZE_A_FROZEN_SINCE    u64, CLOCK_REALTIME ns (frozen only)
+ *     SNAPFREEZE_A_REMAINING_MS    u32, time left before auto-thaw
+ *     SNAPFREEZE_A_THAWED_AT       u64, CLOCK_REALTIME ns (auto-thawed only)
+ *     SNAPFREEZE_A_THAW_REASON     u32, enum snapfreeze_thaw_reason
+ *     SNAPFREEZE_A_FLUSH_NS        u64, duration of the last parallel flush
+ *     SNAPFREEZE_A_FREEZE_NS       u64, skew of the last freeze: from the
+ *                                  first freeze call to the last completion
+ *     SNAPFREEZE_A_FREEZES, _THAWS, _AUTO_THAWS, _FAILURES   u64 counters
+ *     SNAPFREEZE_A_LAST_ERROR      string, the last failure in words
+ *
+ * Multicast group SNAPFREEZE_MCGRP_EVENTS (CAP_SYS_ADMIN to join where the
+ * kernel supports restricting it) carries SNAPFREEZE_CMD_EVENT messages:
+ *     SNAPFREEZE_A_EVENT           u32, enum snapfreeze_event
+ *     SNAPFREEZE_A_EXEC_ID         string
+ *     SNAPFREEZE_A_THAW_REASON     u32 (thawed and auto-thawed events)
+ *     SNAPFREEZE_A_ERRNO           u32, positive errno (failed events)
+ *
+ * Errors (negative errno in the netlink ack, with an extack message):
+ *   EPERM      FREEZE or THAW without CAP_SYS_ADMIN
+ *   EINVAL     malformed request: missing attribute, bad execution id, ...
+ *   E2BIG      more than SNAPFREEZE_MAX_TARGETS targets
+ *   ERANGE     timeout outside the module's bounds
+ *   EBUSY      FREEZE while a set is frozen or being frozen, or a target is
+ *              frozen by someone else; THAW while a freeze is in progress
+ *   ENOENT     a target does not exist; THAW while nothing is frozen and no
+ *              auto-thaw is left to report
+ *   ENODEV     a block device target has no mounted filesystem
+ *   EOPNOTSUPP a target's filesystem cannot be frozen
+ *   ESRCH      THAW with an execution id that is not the set's
+ *   ETIMEDOUT  the auto-thaw deadline passed while the set was being frozen
+ *   ECANCELED  an emergency thaw or shutdown interrupted the freeze
+ *   EINTR      the caller was killed while the set was being frozen
+ *   ESHUTDOWN  the module is being unloaded or the machine is rebooting
+ *   anything else: what the filesystem's freeze or thaw returned
+ */
+#ifndef _UAPI_LINUX_SNAPFREEZE_H
+#define _UAPI_LINUX_SNAPFREEZE_H
+
+#define SNAPFREEZE_GENL_NAME		"snapfreeze"
+#define SNAPFREEZE_GENL_VERSION		1
+#define SNAPFREEZE_MCGRP_EVENTS		"events"
+
+/* Most targets in one FREEZE request. */
+#define SNAPFREEZE_MAX_TARGETS		64
+/* Longest execution id: a UUID, 8-4-4-4-12 hex digits. */
+#define SNAPFREEZE_EXEC_ID_MAX		36
+/* The execution id of a run that has none. */
+#define SNAPFREEZE_EXEC_ID_NONE		"None"
+
+enum snapfreeze_cmd {
+	SNAPFREEZE_CMD_UNSPEC,
+	SNAPFREEZE_CMD_FREEZE,
+	SNAPFREEZE_CMD_THAW,
+	SNAPFREEZE_CMD_GET,
+	SNAPFREEZE_CMD_EVENT,		/* multicast only */
+
+	__SNAPFREEZE_CMD_MAX
+};
+
+#define SNAPFREEZE_CMD_MAX (__SNAPFREEZE_CMD_MAX - 1)
+
+enum snapfreeze_flag {
+	SNAPFREEZE_F_DRY_RUN = 1U << 0,	/* FREEZE: check everything, freeze nothing */
+	SNAPFREEZE_F_FORCE = 1U << 1,	/* THAW: thaw whatever execution id */
+
+	__SNAPFREEZE_F_ALL = SNAPFREEZE_F_DRY_RUN | SNAPFREEZE_F_FORCE
+};
+
+enum snapfreeze_state {
+	SNAPFREEZE_STATE_IDLE,		/* nothing frozen */
+	SNAPFREEZE_STATE_FREEZING,	/* a FREEZE request is under way */
+	SNAPFREEZE_STATE_FROZEN,	/* the set is frozen */
+	SNAPFREEZE_STATE_AUTO_THAWED,	/* thawed without a THAW; not yet reported */
+};
+
+enum snapfreeze_thaw_reason {
+	SNAPFREEZE_THAW_NONE,
+	SNAPFREEZE_THAW_REQUEST,	/* a THAW request */
+	SNAPFREEZE_THAW_DEADLINE,	/* the auto-thaw deadline */
+	SNAPFREEZE_THAW_EMERGENCY,	/* "thaw" written to the sysfs control file */
+	SNAPFREEZE_THAW_SHUTDOWN,	/* module unload, reboot or power-off */
+};
+
+enum snapfreeze_event {
+	SNAPFREEZE_EVENT_FROZEN = 1,
+	SNAPFREEZE_EVENT_THAWED,
+	SNAPFREEZE_EVENT_AUTO_THAWED,
+	SNAPFREEZE_EVENT_FAILED,
+};
+
+enum snapfreeze_attr {
+	SNAPFREEZE_A_UNSPEC,
+	SNAPFREEZE_A_PAD,
+	SNAPFREEZE_A_TARGET,
+	SNAPFREEZE_A_EXEC_ID,
+	SNAPFREEZE_A_TIMEOUT_MS,
+	SNAPFREEZE_A_FLAGS,
+	SNAPFREEZE_A_STATE,
+	SNAPFREEZE_A_FROZEN_SINCE,
+	SNAPFREEZE_A_REMAINING_MS,
+	SNAPFREEZE_A_THAWED_AT,
+	SNAPFREEZE_A_THAW_REASON,
+	SNAPFREEZE_A_FLUSH_NS,
+	SNAPFREEZE_A_FREEZE_NS,
+	SNAPFREEZE_A_FREEZES,
+	SNAPFREEZE_A_THAWS,
+	SNAPFREEZE_A_AUTO_THAWS,
+	SNAPFREEZE_A_FAILURES,
+	SNAPFREEZE_A_LAST_ERROR,
+	SNAPFREEZE_A_EVENT,
+	SNAPFREEZE_A_ERRNO,
+
+	__SNAPFREEZE_A_LAST
+};
+
+#define SNAPFREEZE_A_MAX (__SNAPFREEZE_A_LAST - 1)
+
+enum snapfreeze_target_attr {
+	SNAPFREEZE_TARGET_A_UNSPEC,
+	SNAPFREEZE_TARGET_A_PATH,
+	SNAPFREEZE_TARGET_A_FSTYPE,
+	SNAPFREEZE_TARGET_A_SB_ID,
+	SNAPFREEZE_TARGET_A_MAJOR,
+	SNAPFREEZE_TARGET_A_MINOR,
+
+	__SNAPFREEZE_TARGET_A_LAST
+};
+
+#define SNAPFREEZE_TARGET_A_MAX (__SNAPFREEZE_TARGET_A_LAST - 1)
+
+#endif /* _UAPI_LINUX_SNAPFREEZE_H */
