@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# snapfreeze: kernel module, tests and quality gates.
+#
+#   make               build kmod/snapfreeze.ko (for the running kernel when
+#                      its headers are installed, else for the VM's kernel)
+#                      and the test programs
+#   make KDIR=...      build the module against any other kernel tree
+#   make check         quality gates, then the VM test suite
+#   make lint          the quality gates alone: checkpatch --strict, sparse,
+#                      a W=1 build, all of them warning-free
+#   make test          the VM test suite alone
+#   make demo          a freeze/thaw cycle of three filesystems in the VM
+#   make install       install the module for KDIR's kernel (not DKMS)
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/build
+
+# The kernel the VM boots by default: the newest installed kernel with both
+# an image and headers (on a Debian 12 build host, bookworm's
+# linux-image-amd64).
+VM_KREL ?= $(shell for v in /boot/vmlinuz-*; do k=$$(basename $$v | sed s/^vmlinuz-//); \
+	[ -d /lib/modules/$$k/build ] && \
+	echo $$k; done | sort -V | tail -n 1)
+VM_KDIR := /lib/modules/$(VM_KREL)/build
+
+ifneq ($(wildcard /lib/modules/$(shell uname -r)/build),)
+KDIR ?= /lib/modules/$(shell uname -r)/build
+else
+KDIR ?= $(VM_KDIR)
+endif
+
+LINUX_SOURCE_TAR ?= $(shell ls -1 /usr/src/linux-source-*.tar.xz 2>/dev/null | \
+	sort -V | tail -n 1)
+KSRC := $(BUILD)/ksrc
+CHECKPATCH := $(KSRC)/scripts/checkpatch.pl
+
+KMOD_SRCS := $(wildcard $(TOP)/kmod/*.c $(TOP)/kmod/*.h) $(TOP)/kmod/Kbuild
+LINT_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
+	include/uapi/linux/snapfreeze.h
+
+.PHONY: all module tests lint checkpatch sparse w1 check test demo install clean
+
+all: module tests
+
+module:
+	@test -d "$(KDIR)" || { echo "no kernel headers at KDIR=$(KDIR):" \
+		"apt-get install linux-headers-amd64" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules
+
+tests:
+	$(MAKE) -C $(TOP)/tests
+
+# checkpatch comes from Debian's linux-source package, never from the repo.
+$(CHECKPATCH):
+	@test -n "$(LINUX_SOURCE_TAR)" || { echo "no /usr/src/linux-source-*.tar.xz:" \
+		"apt-get install linux-source" >&2; exit 1; }
+	@mkdir -p $(KSRC)
+	tar -xJf $(LINUX_SOURCE_TAR) -C $(KSRC) --strip-components=1 --wildcards \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+	@touch $@
+
+checkpatch: $(CHECKPATCH)
+	$(CHECKPATCH) --strict --no-tree --quiet --show-types -f $(LINT_SRCS)
+
+# Both build the module from scratch so that every file is checked, and fail
+# on any diagnostic, not only on errors.
+sparse w1:
+	$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean >/dev/null
+	$(MAKE) -C $(KDIR) M=$(TOP)/kmod $(if $(filter sparse,$@),C=2,W=1) \
+		modules 2>$(BUILD)/$@.log; rc=$$?; cat $(BUILD)/$@.log; \
+	if [ $$rc -ne 0 ] || grep -E 'warning|error|: sparse' $(BUILD)/$@.log; then \
+		echo "$@: not clean" >&2; exit 1; fi; echo "$@: clean"
+
+$(BUILD):
+	@mkdir -p $@
+
+sparse w1: | $(BUILD)
+
+lint: checkpatch sparse w1
+
+test: KDIR := $(VM_KDIR)
+test: module tests
+	$(TOP)/tests/run
+
+check: lint
+	$(MAKE) test
+
+demo: KDIR := $(VM_KDIR)
+demo: module tests
+	$(TOP)/tests/demo
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules_install
+	depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean
+	rm -rf $(BUILD)
