@@ -47,8 +47,13 @@ static int report(const char *what, int ret, const struct sf_result *res)
 			res->msg[0] ? ": " : "", res->msg);
 		return 1;
 	}
-	if (res->has_reply)
-		print_status(&res->st);
+	if (!res->has_reply)
+		return 0;
+	/* A THAW reply is the status found just before the thaw. */
+	if (res->st.cmd == SNAPFREEZE_CMD_THAW)
+		printf("thawed; the set was found %s:\n",
+		       sf_state_name(res->st.state));
+	print_status(&res->st);
 	return 0;
 }
 
