@@ -64,25 +64,32 @@ static inline bool sf_super_frozen(struct super_block *sb)
  * The superblock mounted on block device @dev, with an active reference, or
  * NULL.  Up to 6.5 a filesystem mounted through mount_bdev()/get_tree_bdev()
  * publishes itself in bdev->bd_super (removed by the holder-ops rework in
- * 6.6); superblocks are freed after an RCU grace period and bd_super is
- * cleared before the final put, so an RCU read section keeps the pointer
- * valid long enough to try for an active reference.  btrfs never sets
- * bd_super.
+ * 6.6).  The block device is looked up, never opened: an open may load a
+ * driver, and a driver registering a genetlink family would wait for the
+ * genetlink lock our request holds.  Superblocks are freed after an RCU
+ * grace period and bd_super is cleared before the final put, so an RCU
+ * read section keeps the pointer valid long enough to try for an active
+ * reference.  btrfs never sets bd_super.
  */
 static inline struct super_block *sf_bdev_get_super(dev_t dev)
 {
-	struct block_device *bdev;
 	struct super_block *sb;
+	struct inode *inode;
 
-	bdev = blkdev_get_by_dev(dev, FMODE_READ, NULL);
-	if (IS_ERR(bdev))
+	inode = ilookup(blockdev_superblock, dev);
+	if (!inode)
 		return NULL;
 	rcu_read_lock();
-	sb = READ_ONCE(bdev->bd_super);
+	sb = READ_ONCE(I_BDEV(inode)->bd_super);
 	if (sb && !atomic_inc_not_zero(&sb->s_active))
 		sb = NULL;
 	rcu_read_unlock();
-	blkdev_put(bdev, FMODE_READ);
+	iput(inode);
+	/* Published before the filesystem is fully set up. */
+	if (sb && !(READ_ONCE(sb->s_flags) & SB_BORN)) {
+		deactivate_super(sb);
+		sb = NULL;
+	}
 	return sb;
 }
 

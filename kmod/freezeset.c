@@ -36,10 +36,11 @@
 
 static struct {
 	/*
-	 * Protects every field below except timer and deadline_work, which
-	 * have their own synchronisation.  Never held across freeze_super();
-	 * held across thaw_super() and deactivate_super(), which take
-	 * s_umount: the order is sf.lock, then s_umount.
+	 * Protects every field below except timer, deadline_work and the
+	 * workqueues, which have their own synchronisation.  Never held
+	 * across freeze_super() or a flush; held across thaw_super() and
+	 * deactivate_super(), which take s_umount (the order is sf.lock, then
+	 * s_umount) and may run a lazily unmounted filesystem's ->kill_sb().
 	 */
 	struct mutex lock;
 	enum snapfreeze_state state;
@@ -65,7 +66,8 @@ static struct {
 
 	struct hrtimer timer;		/* fires at deadline, queues work */
 	struct work_struct deadline_work;
-	struct workqueue_struct *wq;	/* deadline work and parallel flushes */
+	struct workqueue_struct *wq;	/* the deadline work */
+	struct workqueue_struct *flush_wq;	/* parallel flushes */
 } sf;
 
 const char *sf_state_name(enum snapfreeze_state state)
@@ -134,7 +136,11 @@ static struct super_block *path_get_super(const char *name, int *errp,
 		return NULL;
 	}
 	inode = d_backing_inode(path.dentry);
-	if (S_ISBLK(inode->i_mode)) {
+	if (S_ISBLK(inode->i_mode) && (path.mnt->mnt_flags & MNT_NODEV)) {
+		sb = NULL;
+		*errp = -EACCES;
+		*msgp = "device node on a nodev mount";
+	} else if (S_ISBLK(inode->i_mode)) {
 		sb = sf_bdev_get_super(inode->i_rdev);
 		if (!sb) {
 			*errp = -ENODEV;
@@ -244,7 +250,7 @@ static int flush_targets(struct sf_target *tg, unsigned int nr,
 
 	for (i = 0; i < nr; i++) {
 		INIT_WORK(&tg[i].flush_work, flush_workfn);
-		queue_work(sf.wq, &tg[i].flush_work);
+		queue_work(sf.flush_wq, &tg[i].flush_work);
 	}
 	for (i = 0; i < nr; i++)
 		flush_work(&tg[i].flush_work);
@@ -286,6 +292,15 @@ static int thaw_targets(struct sf_target *tg, unsigned int nr,
 	}
 	*thawed = n;
 	return ret;
+}
+
+static unsigned int count_frozen(const struct sf_target *tg, unsigned int nr)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nr; i++)
+		n += tg[i].frozen;
+	return n;
 }
 
 static void arm_deadline(ktime_t deadline)
@@ -360,26 +375,30 @@ static void force_thaw(enum snapfreeze_thaw_reason reason, int abort_err,
 	int err;
 
 	lockdep_assert_held(&sf.lock);
-	if (sf.state == SNAPFREEZE_STATE_FREEZING) {
-		if (sf.abort_err)
-			return;
-		thaw_targets(sf.targets, sf.nr_targets, &thawed);
-		sf.abort_err = abort_err;
-		pr_warn("%s: aborted the freeze of execution %s, thawed %u filesystem(s)\n",
-			what, sf.exec_id, thawed);
-		return;
-	}
-	if (sf.state != SNAPFREEZE_STATE_FROZEN)
+	if (sf.state != SNAPFREEZE_STATE_FREEZING &&
+	    sf.state != SNAPFREEZE_STATE_FROZEN)
 		return;
 
 	err = thaw_targets(sf.targets, sf.nr_targets, &thawed);
 	if (err) {
 		/* Still frozen: keep the set and try again, never give up. */
 		pr_err("%s: %u filesystem(s) of execution %s still frozen, retrying\n",
-		       what, sf.nr_targets - thawed, sf.exec_id);
+		       what, count_frozen(sf.targets, sf.nr_targets),
+		       sf.exec_id);
 		arm_deadline(ktime_add_ms(ktime_get_boottime(), SF_THAW_RETRY_MS));
+	}
+	if (sf.state == SNAPFREEZE_STATE_FREEZING) {
+		/* The FREEZE request sees this, undoes the rest and fails. */
+		if (!sf.abort_err) {
+			sf.abort_err = abort_err;
+			pr_warn("%s: aborted the freeze of execution %s, thawed %u filesystem(s)\n",
+				what, sf.exec_id, thawed);
+		}
 		return;
 	}
+	if (err)
+		return;
+
 	hrtimer_try_to_cancel(&sf.timer);
 	if (reason == SNAPFREEZE_THAW_DEADLINE)
 		pr_warn("%s: thawed %u filesystem(s) of execution %s at the deadline: %s\n",
@@ -388,7 +407,12 @@ static void force_thaw(enum snapfreeze_thaw_reason reason, int abort_err,
 	else
 		pr_warn("%s: thawed %u filesystem(s) of execution %s\n",
 			what, thawed, sf.exec_id);
-	targets_put_supers(sf.targets, sf.nr_targets);
+	/*
+	 * The superblock references stay until the set goes idle, in process
+	 * context: the last one may run ->kill_sb() of a lazily unmounted
+	 * filesystem, which must not happen in our WQ_MEM_RECLAIM worker
+	 * (it may flush workqueues that have no rescuer).
+	 */
 	sf.state = SNAPFREEZE_STATE_AUTO_THAWED;
 	sf.thaw_reason = reason;
 	sf.thawed_at_ns = ktime_get_real_ns();
@@ -462,7 +486,7 @@ static int check_can_start(struct sf_error *err)
  */
 static void freeze_failed(struct sf_target *tg, int ret, const char *msg)
 {
-	unsigned int thawed;
+	unsigned int i, thawed;
 
 	lockdep_assert_held(&sf.lock);
 	hrtimer_try_to_cancel(&sf.timer);
@@ -473,14 +497,9 @@ static void freeze_failed(struct sf_target *tg, int ret, const char *msg)
 	sf.failures++;
 	sf_netlink_notify(SNAPFREEZE_EVENT_FAILED, sf.exec_id,
 			  SNAPFREEZE_THAW_NONE, ret);
-	/* Targets whose thaw failed stay pinned by the set. */
-	if (sf.nr_targets && thawed < sf.nr_targets) {
-		unsigned int i;
-
-		for (i = 0; i < sf.nr_targets; i++)
-			if (sf.targets[i].frozen)
-				break;
-		if (i < sf.nr_targets) {
+	/* Targets whose thaw failed stay with the set, retried shortly. */
+	for (i = 0; i < sf.nr_targets; i++) {
+		if (sf.targets[i].frozen) {
 			sf.state = SNAPFREEZE_STATE_FROZEN;
 			arm_deadline(ktime_add_ms(ktime_get_boottime(),
 						  SF_THAW_RETRY_MS));
@@ -515,7 +534,7 @@ static int freeze_targets(struct sf_target *tg, unsigned int nr,
 	for (i = 0; i < nr; i++) {
 		mutex_lock(&sf.lock);
 		if (sf.abort_err) {
-			set_error(err, tg[i].req_index, abort_msg(sf.abort_err));
+			set_error(err, -1, abort_msg(sf.abort_err));
 			return sf.abort_err;
 		}
 		mutex_unlock(&sf.lock);
@@ -531,13 +550,12 @@ static int freeze_targets(struct sf_target *tg, unsigned int nr,
 				  "freezing the filesystem failed");
 			return ret;
 		}
+		/* The rollback thaws this one too, or keeps it for a retry. */
+		tg[i].frozen = true;
 		if (sf.abort_err) {
-			/* Nobody else knows this one is frozen: undo it here. */
-			sf_thaw_super(tg[i].sb);
 			set_error(err, tg[i].req_index, abort_msg(sf.abort_err));
 			return sf.abort_err;
 		}
-		tg[i].frozen = true;
 		if (fatal_signal_pending(current)) {
 			set_error(err, tg[i].req_index,
 				  "caller was killed during the freeze");
@@ -565,7 +583,15 @@ int sf_freeze(const struct sf_freeze_req *req, sf_status_fn fn, void *arg,
 	if (!tg)
 		return -ENOMEM;
 
-	ret = resolve_targets(req, tg, &nr, err);
+	/*
+	 * An active set first: its filesystems would otherwise be reported
+	 * as frozen by someone else.  Again once resolved, against a race.
+	 */
+	mutex_lock(&sf.lock);
+	ret = check_can_start(err);
+	mutex_unlock(&sf.lock);
+	if (!ret)
+		ret = resolve_targets(req, tg, &nr, err);
 	mutex_lock(&sf.lock);
 	if (!ret)
 		ret = check_can_start(err);
@@ -727,16 +753,35 @@ int sf_freezeset_init(void)
 	sf.wq = alloc_workqueue("snapfreeze", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!sf.wq)
 		return -ENOMEM;
+	/*
+	 * Flushing syncs filesystems, which flush workqueues of their own
+	 * that may have no rescuer: not allowed from a WQ_MEM_RECLAIM one.
+	 */
+	sf.flush_wq = alloc_workqueue("snapfreeze_flush", WQ_UNBOUND, 0);
+	if (!sf.flush_wq)
+		goto err_wq;
 	return 0;
+
+err_wq:
+	destroy_workqueue(sf.wq);
+	return -ENOMEM;
 }
 
 void sf_freezeset_uninit(void)
 {
-	hrtimer_cancel(&sf.timer);
-	cancel_work_sync(&sf.deadline_work);
+	unsigned int stuck;
+
 	mutex_lock(&sf.lock);
 	force_thaw(SNAPFREEZE_THAW_SHUTDOWN, -ESHUTDOWN, "shutdown");
+	stuck = count_frozen(sf.targets, sf.nr_targets);
+	if (stuck)
+		pr_crit("unloading with %u filesystem(s) of execution %s still frozen\n",
+			stuck, sf.exec_id);
+	/* Idle: neither the timer nor the work can re-arm anything now. */
 	set_idle();
 	mutex_unlock(&sf.lock);
+	hrtimer_cancel(&sf.timer);
+	cancel_work_sync(&sf.deadline_work);
+	destroy_workqueue(sf.flush_wq);
 	destroy_workqueue(sf.wq);
 }

@@ -26,8 +26,9 @@ module_param_named(max_timeout_ms, sf_max_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(max_timeout_ms, "Longest auto-thaw timeout accepted (ms, default 3600000)");
 
 /*
- * From 6.6 SysRq-j no longer thaws a kernel-held freeze, and a remount
- * read-only fails on a frozen filesystem: thaw before the machine goes down.
+ * reboot(2) runs this after userspace has unmounted what it could; a frozen
+ * filesystem refused its remount read-only.  Thaw it so nothing is left
+ * frozen for the rest of the shutdown and the log says so.
  */
 static int sf_reboot_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)

@@ -28,6 +28,8 @@ static const struct nla_policy sf_policy[SNAPFREEZE_A_MAX + 1] = {
 };
 
 static struct genl_family sf_family;
+/* Events go out only while the family exists; set and cleared by init/exit. */
+static bool sf_registered;
 
 enum sf_mcgrp {
 	SF_MCGRP_EVENTS,
@@ -196,11 +198,31 @@ err_free:
 }
 
 /*
+ * Send the reply of a FREEZE or THAW that took effect.  Its outcome must not
+ * turn into an error ack (a full receive buffer, a caller gone): the set was
+ * frozen or thawed all the same, and the ack says so.
+ */
+static void send_reply(struct sf_reply *r)
+{
+	int ret;
+
+	if (!r->msg) {
+		pr_warn_ratelimited("no reply to command %u: out of memory\n",
+				    r->cmd);
+		return;
+	}
+	ret = genlmsg_reply(r->msg, r->info);
+	if (ret)
+		pr_warn_ratelimited("reply to command %u not delivered: error %d\n",
+				    r->cmd, ret);
+}
+
+/*
  * Report a freeze set error: its text is static but not a literal, which
  * NL_SET_ERR_MSG*() insist on, so fill the extack as they do.  A target's
  * error points at the request's n-th SNAPFREEZE_A_TARGET attribute.
  */
-static void set_error(struct genl_info *info, const struct sf_error *err)
+static void report_error(struct genl_info *info, const struct sf_error *err)
 {
 	const struct nlattr *bad = NULL;
 	struct nlattr *nla;
@@ -283,6 +305,7 @@ static u32 get_flags(struct genl_info *info)
 static int sf_nl_freeze(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sf_reply reply = { .info = info, .cmd = SNAPFREEZE_CMD_FREEZE };
+	u32 flags = get_flags(info);
 	struct sf_freeze_req *req;
 	struct sf_error err;
 	int ret;
@@ -304,15 +327,20 @@ static int sf_nl_freeze(struct sk_buff *skb, struct genl_info *info)
 	ret = parse_timeout(info, &req->timeout_ms);
 	if (ret)
 		goto out;
-	req->dry_run = get_flags(info) & SNAPFREEZE_F_DRY_RUN;
+	if (flags & ~SNAPFREEZE_F_DRY_RUN) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[SNAPFREEZE_A_FLAGS],
+				    "flag not valid for FREEZE");
+		ret = -EINVAL;
+		goto out;
+	}
+	req->dry_run = flags & SNAPFREEZE_F_DRY_RUN;
 
 	ret = sf_freeze(req, build_reply, &reply, &err);
 	if (ret) {
-		set_error(info, &err);
+		report_error(info, &err);
 		goto out;
 	}
-	if (reply.msg)
-		ret = genlmsg_reply(reply.msg, info);
+	send_reply(&reply);
 out:
 	kfree(req);
 	return ret;
@@ -329,6 +357,11 @@ static int sf_nl_thaw(struct sk_buff *skb, struct genl_info *info)
 	ret = check_admin(skb, info);
 	if (ret)
 		return ret;
+	if (get_flags(info) & ~SNAPFREEZE_F_FORCE) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[SNAPFREEZE_A_FLAGS],
+				    "flag not valid for THAW");
+		return -EINVAL;
+	}
 	if (!force || info->attrs[SNAPFREEZE_A_EXEC_ID]) {
 		exec_id = get_exec_id(info);
 		if (IS_ERR(exec_id))
@@ -337,10 +370,11 @@ static int sf_nl_thaw(struct sk_buff *skb, struct genl_info *info)
 	ret = sf_thaw(exec_id, force, build_reply, &reply, &err);
 	if (ret) {
 		nlmsg_free(reply.msg);
-		set_error(info, &err);
+		report_error(info, &err);
 		return ret;
 	}
-	return genlmsg_reply(reply.msg, info);
+	send_reply(&reply);
+	return 0;
 }
 
 static int sf_nl_get(struct sk_buff *skb, struct genl_info *info)
@@ -374,7 +408,11 @@ static struct genl_family sf_family __ro_after_init = {
 	.version = SNAPFREEZE_GENL_VERSION,
 	.maxattr = SNAPFREEZE_A_MAX,
 	.policy = sf_policy,
-	/* A freeze may flush for seconds: don't hold genl_mutex meanwhile. */
+	/*
+	 * A freeze may flush for seconds: don't hold genl_mutex meanwhile.
+	 * genetlink's cb_lock is still held for read, so a family being
+	 * registered or unregistered waits for a FREEZE to return.
+	 */
 	.parallel_ops = true,
 	.netnsok = false,
 	.module = THIS_MODULE,
@@ -390,7 +428,8 @@ void sf_netlink_notify(enum snapfreeze_event event, const char *exec_id,
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!genl_has_listeners(&sf_family, &init_net, SF_MCGRP_EVENTS))
+	if (!READ_ONCE(sf_registered) ||
+	    !genl_has_listeners(&sf_family, &init_net, SF_MCGRP_EVENTS))
 		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -413,10 +452,16 @@ err_free:
 
 int sf_netlink_init(void)
 {
-	return genl_register_family(&sf_family);
+	int ret;
+
+	ret = genl_register_family(&sf_family);
+	if (!ret)
+		WRITE_ONCE(sf_registered, true);
+	return ret;
 }
 
 void sf_netlink_uninit(void)
 {
+	WRITE_ONCE(sf_registered, false);
 	genl_unregister_family(&sf_family);
 }

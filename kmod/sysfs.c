@@ -121,7 +121,7 @@ static const struct attribute_group sf_attr_group = {
  */
 void sf_sysfs_uevent(const char *event, const char *exec_id)
 {
-	char ev[48], id[48];
+	char ev[48], id[sizeof("SNAPFREEZE_EXECUTION_ID=") + SNAPFREEZE_EXEC_ID_MAX];
 	char *envp[3];
 
 	snprintf(ev, sizeof(ev), "SNAPFREEZE_EVENT=%s", event);

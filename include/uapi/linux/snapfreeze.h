@@ -69,12 +69,14 @@
  * kernel supports restricting it) carries SNAPFREEZE_CMD_EVENT messages:
  *     SNAPFREEZE_A_EVENT           u32, enum snapfreeze_event
  *     SNAPFREEZE_A_EXEC_ID         string
- *     SNAPFREEZE_A_THAW_REASON     u32 (thawed and auto-thawed events)
+ *     SNAPFREEZE_A_THAW_REASON     u32 (NONE unless thawed or auto-thawed)
  *     SNAPFREEZE_A_ERRNO           u32, positive errno (failed events)
  *
  * Errors (negative errno in the netlink ack, with an extack message):
  *   EPERM      FREEZE or THAW without CAP_SYS_ADMIN
- *   EINVAL     malformed request: missing attribute, bad execution id, ...
+ *   EINVAL     malformed request: missing attribute, bad execution id, a
+ *              flag the command does not take, ...
+ *   EACCES     a block device node on a nodev mount
  *   E2BIG      more than SNAPFREEZE_MAX_TARGETS targets
  *   ERANGE     timeout outside the module's bounds
  *   EBUSY      FREEZE while a set is frozen or being frozen, or a target is
