@@ -82,14 +82,14 @@ lint: checkpatch sparse w1
 
 test: KDIR := $(VM_KDIR)
 test: module tests
-	$(TOP)/tests/run
+	SF_KREL=$(VM_KREL) $(TOP)/tests/run
 
 check: lint
-	$(MAKE) test
+	@$(MAKE) --no-print-directory test
 
 demo: KDIR := $(VM_KDIR)
 demo: module tests
-	$(TOP)/tests/demo
+	SF_KREL=$(VM_KREL) $(TOP)/tests/demo
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules_install

@@ -603,6 +603,8 @@ int sf_freeze(const struct sf_freeze_req *req, sf_status_fn fn, void *arg,
 			sf.failures++;
 			pr_err_ratelimited("freeze of execution %s refused: %s (error %d)\n",
 					   req->exec_id, err->msg, ret);
+			sf_netlink_notify(SNAPFREEZE_EVENT_FAILED, req->exec_id,
+					  SNAPFREEZE_THAW_NONE, ret);
 		}
 		if (!ret && fn) {
 			fill_status(&st, tg, nr);

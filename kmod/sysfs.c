@@ -4,6 +4,7 @@
  * emergency thaw, and the auto-thaw uevent.  Documented in
  * docs/ABI/testing/sysfs-kernel-snapfreeze.
  */
+#include <linux/capability.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/sysfs.h>
@@ -82,10 +83,15 @@ SF_ATTR_RO(last_error);
 SF_ATTR_RO(last_flush_us);
 SF_ATTR_RO(last_freeze_us);
 
-/* Root writes "thaw" to thaw everything, with no tool at all. */
+/*
+ * Root writes "thaw" to thaw everything, with no tool at all.  The file
+ * mode keeps other users out; CAP_SYS_ADMIN is what THAW demands too.
+ */
 static ssize_t control_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if (!sysfs_streq(buf, "thaw"))
 		return -EINVAL;
 	sf_emergency_thaw();

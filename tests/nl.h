@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small libmnl client for the snapfreeze tests.  Unlike the helper's
+ * client it can build requests the helper never would (wrong types, missing
+ * attributes, raw bytes), and it returns everything the kernel said: the
+ * errno, the extack message and the extack bad-attribute offset.
+ */
+#ifndef SNAPFREEZE_TESTS_NL_H
+#define SNAPFREEZE_TESTS_NL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/netlink.h>
+#include <linux/snapfreeze.h>
+
+/* Big enough for 65 targets or one PATH_MAX+ path, and for its echo. */
+#define SF_MSG_SIZE	16384
+#define SF_RECV_SIZE	65536
+
+struct sf_nl {
+	struct mnl_socket *sock;
+	uint16_t family;
+	uint32_t events_group;		/* 0 if the family has none */
+	uint32_t portid;
+	uint32_t seq;
+};
+
+struct sf_target_info {
+	char path[256];
+	char fstype[32];
+	char sb_id[64];
+	bool has_major, has_minor;
+	uint32_t major, minor;
+};
+
+/* A GET reply, a FREEZE/THAW reply or an event, as parsed. */
+struct sf_status {
+	uint8_t cmd;
+	bool malformed;			/* a known attribute had a bad type/length */
+	bool has_state, has_exec_id, has_timeout, has_frozen_since;
+	bool has_remaining, has_thawed_at, has_thaw_reason, has_flush_ns;
+	bool has_freeze_ns, has_counters, has_last_error, has_event, has_errno;
+	uint32_t state;
+	char exec_id[64];
+	unsigned int ntargets;
+	struct sf_target_info targets[SNAPFREEZE_MAX_TARGETS];
+	uint32_t timeout_ms;
+	uint64_t frozen_since;
+	uint32_t remaining_ms;
+	uint64_t thawed_at;
+	uint32_t thaw_reason;
+	uint64_t flush_ns, freeze_ns;
+	uint64_t freezes, thaws, auto_thaws, failures;
+	char last_error[256];
+	uint32_t event;
+	uint32_t err;
+};
+
+struct sf_result {
+	int error;			/* positive errno from the ack, 0 if none */
+	char msg[256];			/* extack message, "" if none */
+	bool has_offset;
+	uint32_t offset;		/* extack bad-attribute offset */
+	bool has_reply;
+	struct sf_status st;		/* the reply message, if has_reply */
+};
+
+/* Open a socket and resolve the family.  NULL with errno set on failure. */
+struct sf_nl *sf_nl_open(void);
+void sf_nl_close(struct sf_nl *nl);
+/* Join the "events" multicast group: 0 or -errno. */
+int sf_nl_join_events(struct sf_nl *nl);
+
+/* Start a request for @cmd in @buf (SF_MSG_SIZE bytes). */
+struct nlmsghdr *sf_msg_new(struct sf_nl *nl, void *buf, uint8_t cmd);
+/* Offset of @attr from the start of @nlh: what the extack points at. */
+uint32_t sf_attr_offset(const struct nlmsghdr *nlh, const void *attr);
+/* Put one SNAPFREEZE_A_TARGET nest with a PATH; returns the nest's offset. */
+uint32_t sf_put_target(struct nlmsghdr *nlh, const char *path);
+/* Put a raw attribute (any type, any bytes); returns its offset. */
+uint32_t sf_put_raw(struct nlmsghdr *nlh, uint16_t type, const void *data,
+		    size_t len);
+
+/* Send @nlh (with NLM_F_ACK) and collect reply + ack: 0 or -errno. */
+int sf_nl_request(struct sf_nl *nl, struct nlmsghdr *nlh,
+		  struct sf_result *res);
+
+/*
+ * Well-formed requests.  @id NULL omits the execution id, @timeout_ms 0
+ * omits the timeout, @flags 0 omits the flags.  Returns 0 or -errno;
+ * @offsets (may be NULL) receives each target nest's offset.
+ */
+int sf_freeze(struct sf_nl *nl, const char *const *paths, unsigned int n,
+	      const char *id, uint32_t timeout_ms, uint32_t flags,
+	      struct sf_result *res, uint32_t *offsets);
+int sf_thaw(struct sf_nl *nl, const char *id, uint32_t flags,
+	    struct sf_result *res);
+int sf_get(struct sf_nl *nl, struct sf_result *res);
+
+/* Wait up to @timeout_ms for one multicast event: 0, -ETIMEDOUT or -errno. */
+int sf_nl_recv_event(struct sf_nl *nl, struct sf_status *ev, int timeout_ms);
+
+const char *sf_state_name(uint32_t state);
+
+#endif /* SNAPFREEZE_TESTS_NL_H */

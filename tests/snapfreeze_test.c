@@ -1,0 +1,1985 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel tests for the snapfreeze module, run inside the test VM as root by
+ * tests/run-guest.sh, which mounts the disks and exports:
+ *
+ *   SF_MNT_EXT4  SF_DEV_EXT4     first ext4 filesystem and its device
+ *   SF_MNT_EXT4B SF_DEV_EXT4B    second ext4 filesystem (multi-target tests)
+ *   SF_MNT_XFS   SF_DEV_XFS
+ *   SF_MNT_BTRFS SF_DEV_BTRFS
+ *   SF_MODULE                    the .ko, to insmod again after rmmod
+ *
+ * "Frozen" is never taken from the module's word: a child creates and
+ * writes a file on the target and reports on a pipe when it is done; it must
+ * stay silent while the filesystem is frozen and finish once it is thawed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <libmnl/libmnl.h>
+
+/* The harness's SIGALRM handler has an unused ucontext parameter. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+#include "nl.h"
+
+#define SYSFS		"/sys/kernel/snapfreeze"
+#define PARAMS		"/sys/module/snapfreeze/parameters"
+#define ID_A		"123e4567-e89b-12d3-a456-426614174000"
+#define ID_B		"00000000-0000-4000-8000-00000000000b"
+#define LONG_TMO	30000		/* ms: longer than any test */
+#define BLOCKED_MS	300		/* a blocked writer is silent this long */
+#define DONE_MS		5000		/* a free writer finishes within this */
+#define MAX_WRITERS	32
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* ---- the disks the guest gave us -------------------------------------- */
+
+enum { FS_EXT4, FS_EXT4B, FS_XFS, FS_BTRFS, FS_COUNT };
+
+struct disk {
+	const char *env_mnt, *env_dev, *fstype;
+	const char *mnt, *dev;		/* NULL if absent */
+};
+
+static struct disk disks[FS_COUNT] = {
+	[FS_EXT4] = { "SF_MNT_EXT4", "SF_DEV_EXT4", "ext4" },
+	[FS_EXT4B] = { "SF_MNT_EXT4B", "SF_DEV_EXT4B", "ext4" },
+	[FS_XFS] = { "SF_MNT_XFS", "SF_DEV_XFS", "xfs" },
+	[FS_BTRFS] = { "SF_MNT_BTRFS", "SF_DEV_BTRFS", "btrfs" },
+};
+
+static void load_disks(void)
+{
+	for (int i = 0; i < FS_COUNT; i++) {
+		const char *m = getenv(disks[i].env_mnt);
+		const char *d = getenv(disks[i].env_dev);
+
+		disks[i].mnt = m && *m ? m : NULL;
+		disks[i].dev = d && *d ? d : NULL;
+	}
+}
+
+/* ---- per-test context -------------------------------------------------- */
+
+struct writer {
+	pid_t pid;
+	int fd;
+	int result;		/* 0 running, 1 done, -1 failed */
+};
+
+struct ctx {
+	struct sf_nl *nl;
+	int kmsg_fd;
+	char *kmsg;		/* "L message\n" per record since setup */
+	size_t kmsg_len, kmsg_cap;
+	struct writer w[MAX_WRITERS];
+	int nw;
+	char dirs[FS_COUNT][PATH_MAX];	/* per-test directory on each disk */
+	char tmp_mnt[PATH_MAX];		/* our own tmpfs mount, if any */
+	char min_timeout[32];		/* min_timeout_ms at setup */
+};
+
+static long long now_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* One-line sysfs value without its newline. */
+static const char *sysfs_str(const char *name, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS "/%s", name);
+	if (read_text(path, buf, size) < 0)
+		return "<unreadable>";
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static long long sysfs_num(const char *name)
+{
+	char buf[64], *end;
+	long long v;
+
+	sysfs_str(name, buf, sizeof(buf));
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno || end == buf || *end)
+		return -1;
+	return v;
+}
+
+static int write_text(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+static bool module_loaded(void)
+{
+	return access(SYSFS "/state", F_OK) == 0;
+}
+
+/* Run a command quietly: its exit status, or -1. */
+static int run(const char *fmt, ...)
+{
+	char cmd[PATH_MAX * 2];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(NULL);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* major:minor of the filesystem mounted at @mnt, from mountinfo (s_dev). */
+static int mnt_devno(const char *mnt, unsigned int *maj, unsigned int *min)
+{
+	char line[4096], point[PATH_MAX];
+	unsigned int a, b;
+	int found = -ENOENT;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &a, &b, point) != 3)
+			continue;
+		if (strcmp(point, mnt))
+			continue;
+		*maj = a;	/* the last one is the top of the stack */
+		*min = b;
+		found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* ---- kmsg -------------------------------------------------------------- */
+
+static void kmsg_drain(struct ctx *c)
+{
+	char rec[8192];
+
+	if (c->kmsg_fd < 0)
+		return;
+	for (;;) {
+		ssize_t n = read(c->kmsg_fd, rec, sizeof(rec) - 1);
+		char *semi, *nl;
+		size_t len;
+		int prio;
+
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		prio = atoi(rec);
+		semi = strchr(rec, ';');
+		if (!semi)
+			continue;
+		nl = strchr(semi + 1, '\n');
+		if (nl)
+			*nl = '\0';
+		len = strlen(semi + 1) + 4;
+		if (c->kmsg_len + len + 1 > c->kmsg_cap) {
+			size_t cap = (c->kmsg_cap + len + 1) * 2;
+			char *p = realloc(c->kmsg, cap);
+
+			if (!p)
+				return;
+			c->kmsg = p;
+			c->kmsg_cap = cap;
+		}
+		c->kmsg_len += sprintf(c->kmsg + c->kmsg_len, "%d %s\n",
+				       prio & 7, semi + 1);
+	}
+}
+
+/*
+ * Find a kernel log line containing every string in @needles (NULL
+ * terminated), waiting up to a second for it; its level in *@level.
+ */
+static bool kmsg_find(struct ctx *c, int *level, const char *const *needles)
+{
+	long long end = now_ms(CLOCK_MONOTONIC) + 1000;
+
+	do {
+		char *line = c->kmsg;
+
+		kmsg_drain(c);
+		while (line && *line) {
+			char *eol = strchr(line, '\n');
+			bool all = true;
+
+			*eol = '\0';
+			for (int i = 0; needles[i]; i++)
+				if (!strstr(line + 2, needles[i]))
+					all = false;
+			*eol = '\n';
+			if (all) {
+				if (level)
+					*level = line[0] - '0';
+				return true;
+			}
+			line = eol + 1;
+		}
+		usleep(50 * 1000);
+	} while (now_ms(CLOCK_MONOTONIC) < end);
+	return false;
+}
+
+#define KMSG_FIND(c, level, ...) \
+	kmsg_find(c, level, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* The first kernel complaint logged since setup, or NULL. */
+static const char *kmsg_complaint(struct ctx *c)
+{
+	static const char *const bad[] = {
+		"WARNING:", "BUG:", "Oops", "INFO: task", "general protection",
+		"possible circular locking", "refcount_t:", "list_add corruption",
+		"list_del corruption",
+	};
+	kmsg_drain(c);
+	for (size_t i = 0; c->kmsg && i < ARRAY_SIZE(bad); i++) {
+		const char *p = strstr(c->kmsg, bad[i]);
+
+		if (p)
+			return p;
+	}
+	return NULL;
+}
+
+/* ---- writers: the observation of "frozen" ------------------------------ */
+
+/* Start a child that creates and writes a file in @dir; its index. */
+static int writer_start(struct ctx *c, const char *dir)
+{
+	static int serial;
+	int p[2], idx = c->nw;
+	pid_t pid;
+
+	if (idx >= MAX_WRITERS || pipe2(p, O_CLOEXEC))
+		return -1;
+	serial++;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char path[PATH_MAX], data[65536];
+		char ok = 'k';
+		int fd;
+
+		close(p[0]);
+		memset(data, 'x', sizeof(data));
+		snprintf(path, sizeof(path), "%s/w.%d.%d", dir, getpid(), serial);
+		fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, data, sizeof(data)) != sizeof(data))
+			ok = 'e';
+		if (fd >= 0 && close(fd))
+			ok = 'e';
+		if (write(p[1], &ok, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	close(p[1]);
+	c->w[idx].pid = pid;
+	c->w[idx].fd = p[0];
+	c->w[idx].result = 0;
+	c->nw++;
+	return idx;
+}
+
+/* 1 if writer @i finished (within @ms), 0 if still silent, -1 on error. */
+static int writer_wait(struct ctx *c, int i, int ms)
+{
+	struct writer *w;
+	struct pollfd pfd;
+	char ok;
+
+	if (i < 0 || i >= c->nw)
+		return -1;
+	w = &c->w[i];
+	if (w->result)
+		return w->result;
+	pfd.fd = w->fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	w->result = read(w->fd, &ok, 1) == 1 && ok == 'k' ? 1 : -1;
+	close(w->fd);
+	w->fd = -1;
+	waitpid(w->pid, NULL, 0);
+	return w->result;
+}
+
+static bool writer_blocked(struct ctx *c, int i)
+{
+	return i >= 0 && writer_wait(c, i, BLOCKED_MS) == 0;
+}
+
+static bool writer_done(struct ctx *c, int i)
+{
+	return writer_wait(c, i, DONE_MS) == 1;
+}
+
+/* A file can be created and written in @dir: the filesystem is not frozen. */
+static bool writable(struct ctx *c, const char *dir)
+{
+	return writer_done(c, writer_start(c, dir));
+}
+
+/* ---- capabilities ------------------------------------------------------ */
+
+static int caps(struct __user_cap_data_struct d[2], bool set)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+
+	return (int)syscall(set ? SYS_capset : SYS_capget, &h, d);
+}
+
+/* Drop CAP_SYS_ADMIN, keep the rest: true if that is what we now have. */
+static bool drop_sys_admin(void)
+{
+	struct __user_cap_data_struct d[2];
+	uint32_t bit = 1U << CAP_SYS_ADMIN;
+
+	if (caps(d, false))
+		return false;
+	d[0].effective &= ~bit;
+	d[0].permitted &= ~bit;
+	d[0].inheritable &= ~bit;
+	if (caps(d, true) || caps(d, false))
+		return false;
+	return !(d[0].effective & bit) &&
+	       (d[0].effective & (1U << CAP_DAC_OVERRIDE));
+}
+
+static bool become_nobody(void)
+{
+	return !setgroups(0, NULL) && !setresgid(65534, 65534, 65534) &&
+	       !setresuid(65534, 65534, 65534) && geteuid() == 65534;
+}
+
+/* What an unprivileged child saw; sent back over a pipe. */
+struct unpriv_report {
+	int dropped;			/* the privilege drop worked */
+	int nl_open;			/* errno of opening the socket */
+	int freeze, dry_run, thaw, force, get;	/* negative errnos */
+	int freeze_msg_ok;		/* "CAP_SYS_ADMIN required" */
+	uint32_t get_state;
+	char get_id[64];
+	int control;			/* writing the control file */
+};
+
+static void unpriv_child(int fd, bool nobody, bool try_control,
+			 const char *target, const char *id)
+{
+	struct unpriv_report r = { 0 };
+	const char *paths[] = { target };
+	struct sf_result *res = calloc(1, sizeof(*res));
+	struct sf_nl *nl;
+
+	r.dropped = nobody ? become_nobody() : drop_sys_admin();
+	nl = sf_nl_open();
+	r.nl_open = nl ? 0 : errno;
+	if (nl && res && r.dropped) {
+		r.freeze = sf_freeze(nl, paths, 1, ID_B, LONG_TMO, 0, res, NULL);
+		r.freeze_msg_ok = !strcmp(res->msg, "CAP_SYS_ADMIN required");
+		r.dry_run = sf_freeze(nl, paths, 1, ID_B, LONG_TMO,
+				      SNAPFREEZE_F_DRY_RUN, res, NULL);
+		r.thaw = sf_thaw(nl, id, 0, res);
+		r.force = sf_thaw(nl, NULL, SNAPFREEZE_F_FORCE, res);
+		r.get = sf_get(nl, res);
+		r.get_state = res->st.state;
+		snprintf(r.get_id, sizeof(r.get_id), "%s", res->st.exec_id);
+		if (try_control)
+			r.control = write_text(SYSFS "/control", "thaw");
+	}
+	if (write(fd, &r, sizeof(r)) != sizeof(r))
+		_exit(2);
+	_exit(0);
+}
+
+static bool unpriv_run(bool nobody, bool try_control, const char *target,
+		       const char *id, struct unpriv_report *r)
+{
+	int p[2];
+	pid_t pid;
+	bool ok;
+
+	if (pipe(p))
+		return false;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		unpriv_child(p[1], nobody, try_control, target, id);
+	}
+	close(p[1]);
+	ok = pid > 0 && read(p[0], r, sizeof(*r)) == sizeof(*r);
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return ok;
+}
+
+/* ---- setup and teardown shared by the fixtures ------------------------- */
+
+static void reset_module(struct ctx *c)
+{
+	struct sf_result *res = calloc(1, sizeof(*res));
+	char state[64];
+
+	if (!res)
+		return;
+	sysfs_str("state", state, sizeof(state));
+	if (strcmp(state, "idle"))
+		write_text(SYSFS "/control", "thaw");
+	/* Consume a left-over auto-thaw report so the next test starts idle. */
+	if (c->nl)
+		sf_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, res);
+	free(res);
+}
+
+static const char *disk_dir(struct ctx *c, int d)
+{
+	if (!disks[d].mnt)
+		return NULL;
+	if (!c->dirs[d][0]) {
+		snprintf(c->dirs[d], sizeof(c->dirs[d]), "%s/sf-test.%d",
+			 disks[d].mnt, getpid());
+		if (mkdir(c->dirs[d], 0755) && errno != EEXIST)
+			return NULL;
+	}
+	return c->dirs[d];
+}
+
+static bool ctx_setup(struct __test_metadata *_metadata, struct ctx *c)
+{
+	load_disks();
+	c->kmsg_fd = -1;
+	/* A missing module is a failure, never a skip. */
+	if (!module_loaded()) {
+		TH_LOG("snapfreeze is not loaded (" SYSFS " missing)");
+		return false;
+	}
+	read_text(PARAMS "/min_timeout_ms", c->min_timeout,
+		  sizeof(c->min_timeout));
+	c->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (c->kmsg_fd >= 0)
+		lseek(c->kmsg_fd, 0, SEEK_END);
+	c->nl = sf_nl_open();
+	if (!c->nl) {
+		TH_LOG("cannot resolve the snapfreeze family: %s",
+		       strerror(errno));
+		return false;
+	}
+	reset_module(c);
+	if (strcmp(sysfs_str("state", (char[64]){ 0 }, 64), "idle")) {
+		TH_LOG("module not idle at test start");
+		return false;
+	}
+	return true;
+}
+
+static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
+{
+	const char *bad;
+	bool stuck = false;
+
+	if (!module_loaded()) {
+		const char *ko = getenv("SF_MODULE");
+
+		if (ko)
+			run("insmod '%s' 2>/dev/null", ko);
+	}
+	if (module_loaded() && c->min_timeout[0])
+		write_text(PARAMS "/min_timeout_ms", c->min_timeout);
+	if (module_loaded()) {
+		if (c->nl) {
+			sf_nl_close(c->nl);
+		}
+		c->nl = sf_nl_open();
+		reset_module(c);
+	}
+	/* Last resort, and for tests that froze with fsfreeze(8). */
+	for (int i = 0; i < FS_COUNT; i++)
+		if (disks[i].mnt)
+			run("fsfreeze -u '%s' 2>/dev/null", disks[i].mnt);
+	for (int i = 0; i < c->nw; i++) {
+		if (c->w[i].result == 0 && writer_wait(c, i, 10000) == 0) {
+			/* Still in D state: cannot be reaped; leave it. */
+			TH_LOG("writer %d still blocked after teardown", i);
+			stuck = true;
+		}
+	}
+	EXPECT_FALSE(stuck);
+	/* A test that unmounted a disk must not leave it unmounted. */
+	for (int i = 0; i < FS_COUNT; i++) {
+		unsigned int a, b;
+
+		if (disks[i].mnt && disks[i].dev &&
+		    mnt_devno(disks[i].mnt, &a, &b))
+			run("mount -t %s '%s' '%s'", disks[i].fstype,
+			    disks[i].dev, disks[i].mnt);
+	}
+	for (int i = 0; i < FS_COUNT; i++)
+		if (c->dirs[i][0])
+			run("rm -rf '%s'", c->dirs[i]);
+	if (c->tmp_mnt[0]) {
+		umount2(c->tmp_mnt, MNT_DETACH);
+		rmdir(c->tmp_mnt);
+	}
+	bad = kmsg_complaint(c);
+	if (bad)
+		TH_LOG("kernel complained: %.200s", bad);
+	EXPECT_EQ(NULL, bad);
+	sf_nl_close(c->nl);
+	c->nl = NULL;
+	if (c->kmsg_fd >= 0)
+		close(c->kmsg_fd);
+	free(c->kmsg);
+}
+
+/*
+ * The 6.1 harness runs the test body even when FIXTURE_SETUP called SKIP()
+ * (it only stops on failure), so every test goes through this wrapper,
+ * which stops at a skip or a failed setup.  SF_ONLY=WORD runs only the
+ * tests whose name contains WORD (the 6.1 harness has no filter option).
+ */
+#define SF_TEST(fixture, name, timeout)						\
+	static void fixture##_##name##_body(					\
+		struct __test_metadata *_metadata,				\
+		FIXTURE_DATA(fixture) *self,					\
+		const FIXTURE_VARIANT(fixture) *variant);			\
+	TEST_F_TIMEOUT(fixture, name, timeout)					\
+	{									\
+		const char *only = getenv("SF_ONLY");				\
+										\
+		if (_metadata->skip || !_metadata->passed)			\
+			return;							\
+		if (only && *only && !strstr(#name, only))			\
+			SKIP(return, "not selected by SF_ONLY=%s", only);	\
+		fixture##_##name##_body(_metadata, self, variant);		\
+	}									\
+	static void fixture##_##name##_body(					\
+		struct __test_metadata __attribute__((unused)) *_metadata,	\
+		FIXTURE_DATA(fixture) __attribute__((unused)) *self,		\
+		const FIXTURE_VARIANT(fixture) __attribute__((unused)) *variant)
+
+/* FREEZE with a literal list of paths. */
+#define FREEZE(c, res, id, tmo, flags, offs, ...)				\
+	({									\
+		const char *const __p[] = { __VA_ARGS__ };			\
+		sf_freeze((c)->nl, __p, ARRAY_SIZE(__p), id, tmo, flags, res,	\
+			  offs);						\
+	})
+
+static struct sf_result *new_res(void)
+{
+	return calloc(1, sizeof(struct sf_result));
+}
+
+static struct sf_status get_status(struct __test_metadata *_metadata,
+				   struct ctx *c)
+{
+	struct sf_result *r = new_res();
+	struct sf_status st;
+
+	ASSERT_NE(NULL, r);
+	EXPECT_EQ(0, sf_get(c->nl, r));
+	EXPECT_TRUE(r->has_reply);
+	EXPECT_FALSE(r->st.malformed);
+	EXPECT_TRUE(r->st.has_state);
+	st = r->st;
+	free(r);
+	return st;
+}
+
+/* Check that target @t describes the filesystem mounted at @mnt. */
+static void expect_target(struct __test_metadata *_metadata,
+			  const struct sf_target_info *t, const char *path,
+			  const char *mnt, const char *fstype)
+{
+	unsigned int maj = ~0U, min = ~0U;
+
+	EXPECT_STREQ(path, t->path);
+	EXPECT_STREQ(fstype, t->fstype);
+	EXPECT_NE(0, strlen(t->sb_id));
+	ASSERT_EQ(0, mnt_devno(mnt, &maj, &min));
+	EXPECT_TRUE(t->has_major);
+	EXPECT_TRUE(t->has_minor);
+	EXPECT_EQ(maj, t->major);
+	EXPECT_EQ(min, t->minor);
+}
+
+/* ===================================================================== */
+/* Tests that run once per filesystem.                                    */
+/* ===================================================================== */
+
+FIXTURE(fs) {
+	struct ctx c;
+	const char *mnt, *dev, *dir;
+	const char *other, *other_dir;	/* a second filesystem, or NULL */
+	struct sf_result *r;
+};
+
+FIXTURE_VARIANT(fs) {
+	int disk;
+};
+
+FIXTURE_VARIANT_ADD(fs, ext4) { .disk = FS_EXT4 };
+FIXTURE_VARIANT_ADD(fs, xfs) { .disk = FS_XFS };
+FIXTURE_VARIANT_ADD(fs, btrfs) { .disk = FS_BTRFS };
+
+FIXTURE_SETUP(fs)
+{
+	int other;
+
+	ASSERT_TRUE(ctx_setup(_metadata, &self->c));
+	self->r = new_res();
+	ASSERT_NE(NULL, self->r);
+	self->mnt = disks[variant->disk].mnt;
+	self->dev = disks[variant->disk].dev;
+	if (!self->mnt)
+		SKIP(return, "%s is not set: no %s disk",
+		     disks[variant->disk].env_mnt, disks[variant->disk].fstype);
+	self->dir = disk_dir(&self->c, variant->disk);
+	ASSERT_NE(NULL, self->dir);
+	other = variant->disk == FS_EXT4 ? FS_EXT4B : FS_EXT4;
+	self->other = disks[other].mnt;
+	self->other_dir = disk_dir(&self->c, other);
+	/* Prove the probe works before relying on its silence. */
+	ASSERT_TRUE(writable(&self->c, self->dir));
+}
+
+FIXTURE_TEARDOWN(fs)
+{
+	ctx_teardown(_metadata, &self->c);
+	free(self->r);
+}
+
+/* Test that FREEZE blocks writers, reports the set, and THAW releases them. */
+SF_TEST(fs, freeze_thaw, 60)
+{
+	struct ctx *c = &self->c;
+	const char *fstype = disks[variant->disk].fstype;
+	struct sf_status before = get_status(_metadata, c), st;
+	long long realtime = now_ms(CLOCK_REALTIME);
+	char param[32];
+	int w, lvl = -1;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, 0, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	/* The FREEZE reply is a GET reply. */
+	st = self->r->st;
+	EXPECT_TRUE(self->r->has_reply);
+	EXPECT_FALSE(st.malformed);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_STREQ(ID_A, st.exec_id);
+	ASSERT_EQ(1, st.ntargets);
+	expect_target(_metadata, &st.targets[0], self->mnt, self->mnt, fstype);
+	/* No timeout given: the module's default applies. */
+	read_text(PARAMS "/default_timeout_ms", param, sizeof(param));
+	EXPECT_TRUE(st.has_timeout);
+	EXPECT_EQ(strtoul(param, NULL, 10), st.timeout_ms);
+
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_STREQ(ID_A, st.exec_id);
+	ASSERT_EQ(1, st.ntargets);
+	expect_target(_metadata, &st.targets[0], self->mnt, self->mnt, fstype);
+	EXPECT_TRUE(st.has_remaining);
+	EXPECT_GT(st.remaining_ms, 0);
+	EXPECT_LE(st.remaining_ms, st.timeout_ms);
+	EXPECT_TRUE(st.has_frozen_since);
+	EXPECT_LT(llabs((long long)(st.frozen_since / 1000000) - realtime),
+		  60000);
+	EXPECT_FALSE(st.has_thawed_at);
+	EXPECT_EQ(before.freezes + 1, st.freezes);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: froze 1 filesystem(s) for execution " ID_A ", auto-thaw in ",
+			      self->mnt));
+	EXPECT_EQ(6, lvl);
+
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(self->r->has_reply);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
+	EXPECT_STREQ(ID_A, self->r->st.exec_id);
+	EXPECT_TRUE(writer_done(c, w));
+	EXPECT_TRUE(writable(c, self->dir));
+
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	EXPECT_FALSE(st.has_exec_id);
+	EXPECT_EQ(0, st.ntargets);
+	EXPECT_EQ(before.freezes + 1, st.freezes);
+	EXPECT_EQ(before.thaws + 1, st.thaws);
+	EXPECT_EQ(before.failures, st.failures);
+	lvl = -1;
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: thawed 1 filesystem(s) for execution " ID_A " after ",
+			      self->mnt));
+	EXPECT_EQ(6, lvl);
+}
+
+/* Test that a bad target in the middle of the list leaves nothing frozen. */
+SF_TEST(fs, all_or_nothing_missing_target, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status before = get_status(_metadata, c), st;
+	uint32_t offs[3];
+	int ret;
+
+	if (self->other)
+		ret = FREEZE(c, self->r, ID_A, LONG_TMO, 0, offs, self->mnt,
+			     "/nonexistent/snapfreeze", self->other);
+	else
+		ret = FREEZE(c, self->r, ID_A, LONG_TMO, 0, offs, self->mnt,
+			     "/nonexistent/snapfreeze");
+	EXPECT_EQ(-ENOENT, ret);
+	EXPECT_STREQ("target not found", self->r->msg);
+	EXPECT_TRUE(self->r->has_offset);
+	EXPECT_EQ(offs[1], self->r->offset);
+
+	EXPECT_TRUE(writable(c, self->dir));
+	if (self->other)
+		EXPECT_TRUE(writable(c, self->other_dir));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	EXPECT_EQ(0, st.ntargets);
+	EXPECT_EQ(before.failures + 1, st.failures);
+	EXPECT_EQ(before.freezes, st.freezes);
+	EXPECT_TRUE(st.has_last_error);
+	EXPECT_NE(0, strlen(st.last_error));
+}
+
+/* Test that an unfreezable filesystem in the list fails the whole set. */
+SF_TEST(fs, all_or_nothing_unfreezable_target, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	uint32_t offs[3];
+
+	EXPECT_EQ(-EOPNOTSUPP, FREEZE(c, self->r, ID_A, LONG_TMO, 0, offs,
+				      self->mnt, "/proc/self",
+				      self->other ? self->other : self->mnt));
+	EXPECT_STREQ("filesystem does not support freezing", self->r->msg);
+	EXPECT_TRUE(self->r->has_offset);
+	EXPECT_EQ(offs[1], self->r->offset);
+	EXPECT_TRUE(writable(c, self->dir));
+	if (self->other)
+		EXPECT_TRUE(writable(c, self->other_dir));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+}
+
+/* Test that a target given twice and two paths on one filesystem freeze it once. */
+SF_TEST(fs, duplicate_targets_frozen_once, 60)
+{
+	struct ctx *c = &self->c;
+	const char *fstype = disks[variant->disk].fstype;
+	char sub[PATH_MAX];
+	struct sf_status st;
+	int w;
+
+	snprintf(sub, sizeof(sub), "%s/sub", self->dir);
+	ASSERT_EQ(0, mkdir(sub, 0755));
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt,
+			    self->mnt, sub, self->dir));
+	EXPECT_EQ(1, self->r->st.ntargets);
+	w = writer_start(c, sub);
+	EXPECT_TRUE(writer_blocked(c, w));
+	st = get_status(_metadata, c);
+	ASSERT_EQ(1, st.ntargets);
+	expect_target(_metadata, &st.targets[0], self->mnt, self->mnt, fstype);
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+	/* Thawed once, so not still frozen by a second hold. */
+	EXPECT_TRUE(writable(c, self->dir));
+}
+
+/* Test that FREEZE while a set is frozen is refused and changes nothing. */
+SF_TEST(fs, freeze_while_frozen_busy, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	const char *second = self->other ? self->other : self->mnt;
+	int w;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	EXPECT_EQ(-EBUSY, FREEZE(c, self->r, ID_B, LONG_TMO, 0, NULL, second));
+	EXPECT_STREQ("a freeze set is already active", self->r->msg);
+	/* A dry run checks what a real run would: busy too. */
+	EXPECT_EQ(-EBUSY, FREEZE(c, self->r, ID_B, LONG_TMO,
+				 SNAPFREEZE_F_DRY_RUN, NULL, second));
+
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_STREQ(ID_A, st.exec_id);
+	ASSERT_EQ(1, st.ntargets);
+	EXPECT_STREQ(self->mnt, st.targets[0].path);
+	if (self->other)
+		EXPECT_TRUE(writable(c, self->other_dir));
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* Test that a filesystem frozen with fsfreeze(8) is busy and nothing else is frozen. */
+SF_TEST(fs, target_frozen_by_someone_else, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status before = get_status(_metadata, c), st;
+	uint32_t offs[2];
+	int ret, w;
+
+	ASSERT_EQ(0, run("fsfreeze -f '%s'", self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	if (self->other)
+		ret = FREEZE(c, self->r, ID_A, LONG_TMO, 0, offs, self->other,
+			     self->mnt);
+	else
+		ret = FREEZE(c, self->r, ID_A, LONG_TMO, 0, offs + 1, self->mnt);
+	EXPECT_EQ(-EBUSY, ret);
+	EXPECT_STREQ("filesystem is already frozen by someone else",
+		     self->r->msg);
+	EXPECT_TRUE(self->r->has_offset);
+	EXPECT_EQ(offs[1], self->r->offset);
+	if (self->other)
+		EXPECT_TRUE(writable(c, self->other_dir));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	EXPECT_EQ(before.failures + 1, st.failures);
+
+	/* The dry run sees it too. */
+	if (self->other)
+		ret = FREEZE(c, self->r, ID_A, LONG_TMO, SNAPFREEZE_F_DRY_RUN,
+			     offs, self->other, self->mnt);
+	else
+		ret = FREEZE(c, self->r, ID_A, LONG_TMO, SNAPFREEZE_F_DRY_RUN,
+			     offs + 1, self->mnt);
+	EXPECT_EQ(-EBUSY, ret);
+	EXPECT_EQ(offs[1], self->r->offset);
+
+	/* The module must not have thawed what it did not freeze. */
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->mnt));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* Test that THAW with another execution id is refused and thaws nothing. */
+SF_TEST(fs, thaw_wrong_id, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	int w;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, ID_B, 0, self->r));
+	EXPECT_STREQ("execution id does not match the frozen set",
+		     self->r->msg);
+	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
+	EXPECT_TRUE(writer_blocked(c, w));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_STREQ(ID_A, st.exec_id);
+
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* Test that THAW with FORCE thaws whatever the execution id. */
+SF_TEST(fs, thaw_force, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	int w;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, sf_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
+	EXPECT_STREQ(ID_A, self->r->st.exec_id);
+	EXPECT_TRUE(writer_done(c, w));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+
+	/* FORCE with a wrong id thaws too. */
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_B, SNAPFREEZE_F_FORCE, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* Test that DRY_RUN freezes nothing, counts nothing and still reports errors. */
+SF_TEST(fs, dry_run, 60)
+{
+	struct ctx *c = &self->c;
+	const char *fstype = disks[variant->disk].fstype;
+	struct sf_status before = get_status(_metadata, c), st;
+	uint32_t offs[2];
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, SNAPFREEZE_F_DRY_RUN,
+			    NULL, self->mnt, self->dir));
+	st = self->r->st;
+	EXPECT_TRUE(self->r->has_reply);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	ASSERT_EQ(1, st.ntargets);
+	expect_target(_metadata, &st.targets[0], self->mnt, self->mnt, fstype);
+	EXPECT_TRUE(writable(c, self->dir));
+
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	EXPECT_EQ(0, st.ntargets);
+	EXPECT_EQ(before.freezes, st.freezes);
+	EXPECT_EQ(before.thaws, st.thaws);
+	EXPECT_EQ(before.auto_thaws, st.auto_thaws);
+	EXPECT_EQ(before.failures, st.failures);
+	EXPECT_FALSE(KMSG_FIND(c, NULL, "snapfreeze: froze"));
+
+	EXPECT_EQ(-ENOENT, FREEZE(c, self->r, ID_A, LONG_TMO,
+				  SNAPFREEZE_F_DRY_RUN, offs, self->mnt,
+				  "/nonexistent/snapfreeze"));
+	EXPECT_STREQ("target not found", self->r->msg);
+	EXPECT_EQ(offs[1], self->r->offset);
+	EXPECT_TRUE(writable(c, self->dir));
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+}
+
+static void expect_unpriv(struct __test_metadata *_metadata,
+			  const struct unpriv_report *r)
+{
+	EXPECT_TRUE(r->dropped);
+	EXPECT_EQ(0, r->nl_open);
+	EXPECT_EQ(-EPERM, r->freeze);
+	EXPECT_TRUE(r->freeze_msg_ok);
+	EXPECT_EQ(-EPERM, r->dry_run);
+	EXPECT_EQ(-EPERM, r->thaw);
+	EXPECT_EQ(-EPERM, r->force);
+	/* GET works for anyone and sees the set. */
+	EXPECT_EQ(0, r->get);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, r->get_state);
+	EXPECT_STREQ(ID_A, r->get_id);
+}
+
+/* Test that callers without CAP_SYS_ADMIN can only GET. */
+SF_TEST(fs, unprivileged, 60)
+{
+	struct ctx *c = &self->c;
+	struct unpriv_report r;
+	struct sf_status st;
+	int w;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	ASSERT_TRUE(unpriv_run(false, false, self->mnt, ID_A, &r));
+	expect_unpriv(_metadata, &r);
+	ASSERT_TRUE(unpriv_run(true, false, self->mnt, ID_A, &r));
+	expect_unpriv(_metadata, &r);
+
+	EXPECT_TRUE(writer_blocked(c, w));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_STREQ(ID_A, st.exec_id);
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* Wait up to @ms for the module's auto-thaw uevent on @fd. */
+static bool wait_uevent(struct __test_metadata *_metadata, int fd, int ms,
+			const char *id)
+{
+	long long end = now_ms(CLOCK_MONOTONIC) + ms;
+	char want_id[128];
+
+	snprintf(want_id, sizeof(want_id), "SNAPFREEZE_EXECUTION_ID=%s", id);
+	for (;;) {
+		long long left = end - now_ms(CLOCK_MONOTONIC);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		char buf[8192];
+		bool ev = false, eid = false, mod = false;
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+			TH_LOG("no auto-thaw uevent for %s", id);
+			return false;
+		}
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "ACTION@DEVPATH\0KEY=VALUE\0..." */
+		for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
+			if (!strcmp(p, "change@/module/snapfreeze"))
+				mod = true;
+			if (!strcmp(p, "SNAPFREEZE_EVENT=auto-thaw"))
+				ev = true;
+			if (!strcmp(p, want_id))
+				eid = true;
+		}
+		if (mod && ev && eid)
+			return true;
+		for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+			TH_LOG("other uevent: %s", p);
+	}
+}
+
+/* Test that the deadline thaws in time, is reported, and THAW then says so. */
+SF_TEST(fs, auto_thaw, 60)
+{
+	struct ctx *c = &self->c;
+	const uint32_t tmo = 1500;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	struct sf_status before = get_status(_metadata, c), st, ev;
+	struct sf_nl *events = sf_nl_open();
+	long long t0, t1, t2;
+	int uev, w, lvl = -1;
+	uint32_t r1;
+	char buf[64];
+
+	ASSERT_NE(NULL, events);
+	ASSERT_EQ(0, sf_nl_join_events(events));
+	uev = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	ASSERT_LE(0, uev);
+	ASSERT_EQ(0, bind(uev, (struct sockaddr *)&sa, sizeof(sa)));
+
+	t0 = now_ms(CLOCK_MONOTONIC);
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, tmo, 0, NULL, self->mnt));
+	t1 = now_ms(CLOCK_MONOTONIC);
+	EXPECT_EQ(tmo, self->r->st.timeout_ms);
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	r1 = st.remaining_ms;
+	EXPECT_LE(r1, tmo);
+	usleep(200 * 1000);
+	st = get_status(_metadata, c);
+	EXPECT_LT(st.remaining_ms, r1);
+
+	/* The writer finishes when the deadline thaws: measure, don't assume. */
+	EXPECT_EQ(1, writer_wait(c, w, tmo + 3000));
+	t2 = now_ms(CLOCK_MONOTONIC);
+	TH_LOG("request->writer done %lld ms, reply->writer done %lld ms",
+	       t2 - t0, t2 - t1);
+	EXPECT_GE(t2 - t0, tmo);
+	EXPECT_LE(t2 - t1, tmo + 250);
+
+	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	EXPECT_EQ(SNAPFREEZE_EVENT_FROZEN, ev.event);
+	EXPECT_STREQ(ID_A, ev.exec_id);
+	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	EXPECT_EQ(SNAPFREEZE_CMD_EVENT, ev.cmd);
+	EXPECT_EQ(SNAPFREEZE_EVENT_AUTO_THAWED, ev.event);
+	EXPECT_STREQ(ID_A, ev.exec_id);
+	EXPECT_EQ(SNAPFREEZE_THAW_DEADLINE, ev.thaw_reason);
+	EXPECT_TRUE(wait_uevent(_metadata, uev, 2000, ID_A));
+
+	EXPECT_STREQ("auto-thawed", sysfs_str("state", buf, sizeof(buf)));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, st.state);
+	EXPECT_EQ(before.auto_thaws + 1, st.auto_thaws);
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: auto-thaw: thawed 1 filesystem(s) of execution " ID_A " at the deadline",
+			      self->mnt));
+	EXPECT_EQ(4, lvl);
+
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
+	EXPECT_TRUE(self->r->st.has_thawed_at);
+	EXPECT_NE(0, self->r->st.thawed_at);
+	EXPECT_EQ(SNAPFREEZE_THAW_DEADLINE, self->r->st.thaw_reason);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
+	close(uev);
+	sf_nl_close(events);
+}
+
+/* Test that "thaw" written to the control file thaws and is reported. */
+SF_TEST(fs, emergency_thaw, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	char buf[64];
+	int w, lvl = -1;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, write_text(SYSFS "/control", "thaw"));
+	EXPECT_TRUE(writer_done(c, w));
+	EXPECT_STREQ("auto-thawed", sysfs_str("state", buf, sizeof(buf)));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, st.state);
+	EXPECT_EQ(SNAPFREEZE_THAW_EMERGENCY, st.thaw_reason);
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: emergency thaw: thawed 1 filesystem(s) of execution " ID_A));
+	EXPECT_EQ(4, lvl);
+
+	/* A wrong id is refused in this state too. */
+	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, ID_B, 0, self->r));
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
+	EXPECT_EQ(SNAPFREEZE_THAW_EMERGENCY, self->r->st.thaw_reason);
+	EXPECT_TRUE(self->r->st.has_thawed_at);
+	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_STREQ("idle", sysfs_str("state", buf, sizeof(buf)));
+}
+
+/* Test that a block device node target freezes the filesystem on it. */
+SF_TEST(fs, block_device_target, 60)
+{
+	struct ctx *c = &self->c;
+	const char *fstype = disks[variant->disk].fstype;
+	struct sf_status st;
+	int w;
+
+	if (!self->dev)
+		SKIP(return, "%s is not set", disks[variant->disk].env_dev);
+	if (variant->disk == FS_BTRFS)
+		SKIP(return, "btrfs device nodes are not resolved on 6.1 (ENODEV by design); give a path");
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->dev));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	st = get_status(_metadata, c);
+	ASSERT_EQ(1, st.ntargets);
+	expect_target(_metadata, &st.targets[0], self->dev, self->mnt, fstype);
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* Test that a frozen filesystem can be lazily unmounted and still thawed. */
+SF_TEST(fs, lazy_umount_while_frozen, 60)
+{
+	struct ctx *c = &self->c;
+	unsigned int a, b;
+	int w;
+
+	if (!self->dev)
+		SKIP(return, "%s is not set: cannot mount it again",
+		     disks[variant->disk].env_dev);
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	ASSERT_EQ(0, umount2(self->mnt, MNT_DETACH));
+	EXPECT_NE(0, mnt_devno(self->mnt, &a, &b));
+
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
+	EXPECT_TRUE(writer_done(c, w));
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+
+	ASSERT_EQ(0, run("mount -t %s '%s' '%s'", disks[variant->disk].fstype,
+			 self->dev, self->mnt));
+	EXPECT_TRUE(writable(c, self->dir));
+}
+
+/* Test the sysfs files while frozen and when idle. */
+SF_TEST(fs, sysfs_values, 60)
+{
+	struct ctx *c = &self->c;
+	const char *fstype = disks[variant->disk].fstype;
+	long long freezes = sysfs_num("freezes"), thaws = sysfs_num("thaws");
+	char buf[4096], want[PATH_MAX + 64];
+	unsigned int maj, min;
+	long long r1, r2;
+
+	ASSERT_LE(0, freezes);
+	ASSERT_LE(0, thaws);
+	EXPECT_STREQ("idle", sysfs_str("state", buf, sizeof(buf)));
+	EXPECT_STREQ("", sysfs_str("execution_id", buf, sizeof(buf)));
+	EXPECT_STREQ("", sysfs_str("targets", buf, sizeof(buf)));
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	EXPECT_STREQ("frozen", sysfs_str("state", buf, sizeof(buf)));
+	EXPECT_STREQ(ID_A, sysfs_str("execution_id", buf, sizeof(buf)));
+	ASSERT_EQ(0, mnt_devno(self->mnt, &maj, &min));
+	snprintf(want, sizeof(want), "%s %u:%u %s\n", self->mnt, maj, min,
+		 fstype);
+	read_text(SYSFS "/targets", buf, sizeof(buf));
+	EXPECT_STREQ(want, buf);
+	r1 = sysfs_num("remaining_ms");
+	EXPECT_GT(r1, 0);
+	EXPECT_LE(r1, LONG_TMO);
+	usleep(300 * 1000);
+	r2 = sysfs_num("remaining_ms");
+	EXPECT_LT(r2, r1);
+	EXPECT_GE(r2, 0);
+	EXPECT_EQ(freezes + 1, sysfs_num("freezes"));
+	EXPECT_LE(0, sysfs_num("last_flush_us"));
+	EXPECT_LE(0, sysfs_num("last_freeze_us"));
+	EXPECT_LE(0, sysfs_num("auto_thaws"));
+	EXPECT_LE(0, sysfs_num("failures"));
+
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_STREQ("idle", sysfs_str("state", buf, sizeof(buf)));
+	EXPECT_STREQ("", sysfs_str("execution_id", buf, sizeof(buf)));
+	read_text(SYSFS "/targets", buf, sizeof(buf));
+	EXPECT_STREQ("", buf);
+	EXPECT_EQ(thaws + 1, sysfs_num("thaws"));
+}
+
+/* ===================================================================== */
+/* Tests across filesystems, and of the request format.                   */
+/* ===================================================================== */
+
+FIXTURE(sf) {
+	struct ctx c;
+	struct sf_result *r;
+	const char *ext4, *ext4_dir;
+};
+
+FIXTURE_SETUP(sf)
+{
+	ASSERT_TRUE(ctx_setup(_metadata, &self->c));
+	self->r = new_res();
+	ASSERT_NE(NULL, self->r);
+	self->ext4 = disks[FS_EXT4].mnt;
+	if (!self->ext4)
+		SKIP(return, "SF_MNT_EXT4 is not set");
+	self->ext4_dir = disk_dir(&self->c, FS_EXT4);
+	ASSERT_NE(NULL, self->ext4_dir);
+}
+
+FIXTURE_TEARDOWN(sf)
+{
+	ctx_teardown(_metadata, &self->c);
+	free(self->r);
+}
+
+/* Test that every filesystem freezes together and thaws together. */
+SF_TEST(sf, freeze_all_filesystems, 60)
+{
+	struct ctx *c = &self->c;
+	const char *paths[FS_COUNT];
+	char count[160];
+	int w[FS_COUNT], idx[FS_COUNT], n = 0, lvl = -1;
+	struct sf_status st;
+	const char *needles[FS_COUNT + 2];
+
+	for (int i = 0; i < FS_COUNT; i++) {
+		if (!disks[i].mnt)
+			continue;
+		ASSERT_NE(NULL, disk_dir(c, i));
+		idx[n] = i;
+		paths[n++] = disks[i].mnt;
+	}
+	if (n < 2)
+		SKIP(return, "fewer than two disks");
+	ASSERT_EQ(0, sf_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0, self->r,
+			       NULL));
+	for (int i = 0; i < n; i++)
+		w[i] = writer_start(c, c->dirs[idx[i]]);
+	for (int i = 0; i < n; i++)
+		EXPECT_TRUE(writer_blocked(c, w[i]));
+	st = get_status(_metadata, c);
+	ASSERT_EQ(n, st.ntargets);
+	for (int i = 0; i < n; i++)
+		expect_target(_metadata, &st.targets[i], paths[i], paths[i],
+			      disks[idx[i]].fstype);
+
+	snprintf(count, sizeof(count),
+		 "snapfreeze: froze %d filesystem(s) for execution " ID_A, n);
+	needles[0] = count;
+	for (int i = 0; i < n; i++)
+		needles[i + 1] = paths[i];
+	needles[n + 1] = NULL;
+	EXPECT_TRUE(kmsg_find(c, &lvl, needles));
+
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	for (int i = 0; i < n; i++)
+		EXPECT_TRUE(writer_done(c, w[i]));
+	snprintf(count, sizeof(count),
+		 "snapfreeze: thawed %d filesystem(s) for execution " ID_A, n);
+	EXPECT_TRUE(kmsg_find(c, &lvl, needles));
+}
+
+/* Test that a user-frozen filesystem in the middle fails the whole set. */
+SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
+{
+	struct ctx *c = &self->c;
+	const char *paths[FS_COUNT];
+	uint32_t offs[FS_COUNT];
+	int idx[FS_COUNT], n = 0, mid, w, ret;
+	struct sf_status before = get_status(_metadata, c), st, ev;
+	struct sf_nl *events = sf_nl_open();
+
+	ASSERT_NE(NULL, events);
+	ASSERT_EQ(0, sf_nl_join_events(events));
+	for (int i = 0; i < FS_COUNT; i++) {
+		if (!disks[i].mnt)
+			continue;
+		ASSERT_NE(NULL, disk_dir(c, i));
+		idx[n] = i;
+		paths[n++] = disks[i].mnt;
+	}
+	if (n < 3)
+		SKIP(return, "fewer than three disks");
+	mid = n / 2;
+	ASSERT_EQ(0, run("fsfreeze -f '%s'", paths[mid]));
+	w = writer_start(c, c->dirs[idx[mid]]);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	EXPECT_EQ(-EBUSY, sf_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0,
+				    self->r, offs));
+	EXPECT_EQ(offs[mid], self->r->offset);
+	EXPECT_STREQ("filesystem is already frozen by someone else",
+		     self->r->msg);
+	for (int i = 0; i < n; i++)
+		if (i != mid)
+			EXPECT_TRUE(writable(c, c->dirs[idx[i]]));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	EXPECT_EQ(before.failures + 1, st.failures);
+	EXPECT_EQ(before.freezes, st.freezes);
+
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, run("fsfreeze -u '%s'", paths[mid]));
+	EXPECT_TRUE(writer_done(c, w));
+
+	/* Monitors hear about every failed FREEZE. */
+	ret = sf_nl_recv_event(events, &ev, 2000);
+	EXPECT_EQ(0, ret);
+	if (!ret) {
+		EXPECT_EQ(SNAPFREEZE_EVENT_FAILED, ev.event);
+		EXPECT_EQ(EBUSY, ev.err);
+		EXPECT_STREQ(ID_A, ev.exec_id);
+	}
+	sf_nl_close(events);
+}
+
+/* Test that THAW with nothing frozen is ENOENT, and that THAW is safe to repeat. */
+SF_TEST(sf, thaw_idle_and_twice, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_nl *events = sf_nl_open();
+	struct sf_status ev;
+
+	ASSERT_NE(NULL, events);
+	ASSERT_EQ(0, sf_nl_join_events(events));
+	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_STREQ("nothing is frozen", self->r->msg);
+	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, self->r));
+
+	ASSERT_EQ(0, FREEZE(c, self->r, SNAPFREEZE_EXEC_ID_NONE, LONG_TMO, 0,
+			    NULL, self->ext4));
+	EXPECT_STREQ(SNAPFREEZE_EXEC_ID_NONE, self->r->st.exec_id);
+	EXPECT_EQ(0, sf_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
+	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
+	EXPECT_STREQ("nothing is frozen", self->r->msg);
+	EXPECT_TRUE(writable(c, self->ext4_dir));
+
+	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	EXPECT_EQ(SNAPFREEZE_EVENT_FROZEN, ev.event);
+	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	EXPECT_EQ(SNAPFREEZE_EVENT_THAWED, ev.event);
+	EXPECT_EQ(SNAPFREEZE_THAW_REQUEST, ev.thaw_reason);
+	EXPECT_STREQ(SNAPFREEZE_EXEC_ID_NONE, ev.exec_id);
+	sf_nl_close(events);
+}
+
+/*
+ * Send @nlh, expect @err (and @msg, and the extack offset @off if not -1),
+ * and check that nothing was frozen or counted as frozen.
+ */
+static void expect_rejected(struct __test_metadata *_metadata, struct ctx *c,
+			    const char *what, struct nlmsghdr *nlh, int err,
+			    const char *msg, long long off)
+{
+	struct sf_result *r = new_res();
+	struct sf_status before, after;
+	int ret;
+
+	ASSERT_NE(NULL, r);
+	before = get_status(_metadata, c);
+	ret = sf_nl_request(c->nl, nlh, r);
+	if (ret != -err)
+		TH_LOG("%s: expected %s, got %d (%s) \"%s\"", what,
+		       strerror(err), ret, strerror(-ret), r->msg);
+	EXPECT_EQ(-err, ret);
+	if (msg) {
+		if (strcmp(msg, r->msg))
+			TH_LOG("%s: extack \"%s\"", what, r->msg);
+		EXPECT_STREQ(msg, r->msg);
+	}
+	if (off >= 0) {
+		EXPECT_TRUE(r->has_offset);
+		EXPECT_EQ(off, (long long)r->offset);
+	}
+	after = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, after.state);
+	EXPECT_EQ(before.freezes, after.freezes);
+	if (after.state != SNAPFREEZE_STATE_IDLE)
+		reset_module(c);
+	free(r);
+}
+
+/* Test that malformed FREEZE requests get a clean error and change nothing. */
+SF_TEST(sf, malformed_requests, 60)
+{
+	struct ctx *c = &self->c;
+	char buf[SF_MSG_SIZE], *longpath;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	uint32_t off;
+	uint8_t u8 = 100;
+	uint64_t u64 = 1000;
+	int i;
+
+	/* No targets at all. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	expect_rejected(_metadata, c, "no targets", nlh, EINVAL,
+			"FREEZE needs at least one target", -1);
+
+	/* Execution id missing. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	expect_rejected(_metadata, c, "no exec id", nlh, EINVAL,
+			"execution id missing", -1);
+
+	/* Bad execution ids, each pointed at. */
+	{
+		static const char *const bad_ids[] = {
+			"none", "", "1234", "NONE",
+			"123e4567-e89b-12d3-a456-42661417400g",
+			"123e4567-e89b-12d3-a456-4266141740000",
+			"123e4567+e89b-12d3-a456-426614174000",
+			"123e4567-e89b-12d3-a456-42661417400",
+		};
+
+		for (i = 0; i < (int)ARRAY_SIZE(bad_ids); i++) {
+			nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+			sf_put_target(nlh, self->ext4);
+			off = sf_put_raw(nlh, SNAPFREEZE_A_EXEC_ID, bad_ids[i],
+					 strlen(bad_ids[i]) + 1);
+			/* Too long for the policy may be its own message. */
+			expect_rejected(_metadata, c, bad_ids[i], nlh, EINVAL,
+					strlen(bad_ids[i]) > SNAPFREEZE_EXEC_ID_MAX ?
+					NULL : "execution id must be None or a UUID",
+					off);
+		}
+	}
+
+	/* TIMEOUT as a u8, as a u64 and as a string. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u8, sizeof(u8));
+	expect_rejected(_metadata, c, "timeout u8", nlh, EINVAL, NULL, off);
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u64, sizeof(u64));
+	expect_rejected(_metadata, c, "timeout u64", nlh, EINVAL, NULL, off);
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, "1000", 5);
+	expect_rejected(_metadata, c, "timeout string", nlh, EINVAL, NULL, off);
+
+	/* TARGET not nested: the path directly. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	off = sf_put_raw(nlh, SNAPFREEZE_A_TARGET, self->ext4,
+			 strlen(self->ext4) + 1);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	expect_rejected(_metadata, c, "target not nested", nlh, EINVAL, NULL, -1);
+
+	/* A target nest without a path, and with an empty path. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	expect_rejected(_metadata, c, "target without path", nlh, EINVAL,
+			"target path missing or empty", -1);
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	off = sf_put_target(nlh, "");
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	expect_rejected(_metadata, c, "empty path", nlh, EINVAL,
+			"target path missing or empty", off);
+
+	/* Path not NUL-terminated. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
+	mnl_attr_put(nlh, SNAPFREEZE_TARGET_A_PATH, strlen(self->ext4),
+		     self->ext4);
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	expect_rejected(_metadata, c, "path without NUL", nlh, EINVAL, NULL, -1);
+
+	/* Unknown flag bits. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS, 1U << 7);
+	expect_rejected(_metadata, c, "unknown flag", nlh, EINVAL, NULL, -1);
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS,
+			 SNAPFREEZE_F_DRY_RUN | (1U << 31));
+	expect_rejected(_metadata, c, "unknown flag + dry run", nlh, EINVAL,
+			NULL, -1);
+
+	/* An attribute type beyond the family's. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, self->ext4);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_MAX + 1, 0);
+	expect_rejected(_metadata, c, "unknown attribute", nlh, EINVAL, NULL, -1);
+
+	/* 65 targets. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	for (i = 0; i < SNAPFREEZE_MAX_TARGETS + 1; i++)
+		sf_put_target(nlh, self->ext4);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	expect_rejected(_metadata, c, "65 targets", nlh, E2BIG,
+			"too many targets", -1);
+
+	/* A path longer than PATH_MAX. */
+	longpath = malloc(PATH_MAX + 64);
+	ASSERT_NE(NULL, longpath);
+	longpath[0] = '/';
+	memset(longpath + 1, 'a', PATH_MAX + 62);
+	longpath[PATH_MAX + 63] = '\0';
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	sf_put_target(nlh, longpath);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	{
+		struct sf_result *r = new_res();
+		int ret;
+
+		ASSERT_NE(NULL, r);
+		ret = sf_nl_request(c->nl, nlh, r);
+		TH_LOG("PATH_MAX+ path: %d \"%s\"", ret, r->msg);
+		EXPECT_TRUE(ret == -ENAMETOOLONG || ret == -EINVAL ||
+			    ret == -ERANGE);
+		EXPECT_NE(0, strlen(r->msg));
+		free(r);
+		EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+	}
+	free(longpath);
+
+	/* Timeouts out of bounds. */
+	{
+		static const uint32_t bad_tmo[] = { 0, 1, 99, 3600001,
+						    0xffffffffU };
+
+		for (i = 0; i < (int)ARRAY_SIZE(bad_tmo); i++) {
+			char what[32];
+
+			snprintf(what, sizeof(what), "timeout %u", bad_tmo[i]);
+			nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+			sf_put_target(nlh, self->ext4);
+			mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+			off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS,
+					 &bad_tmo[i], sizeof(bad_tmo[i]));
+			expect_rejected(_metadata, c, what, nlh, ERANGE,
+					bad_tmo[i] ? "timeout outside the module's bounds"
+						   : NULL, off);
+		}
+	}
+
+	/* THAW: unknown flags, id of the wrong type. */
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_THAW);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS, 1U << 9);
+	expect_rejected(_metadata, c, "thaw unknown flag", nlh, EINVAL, NULL, -1);
+	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_THAW);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_EXEC_ID, 7);
+	expect_rejected(_metadata, c, "thaw id u32", nlh, EINVAL, NULL, -1);
+
+	/* Still fully usable afterwards. */
+	EXPECT_TRUE(writable(c, self->ext4_dir));
+}
+
+/* Test the 64-target limit exactly: 64 identical targets freeze one filesystem. */
+SF_TEST(sf, max_targets, 60)
+{
+	struct ctx *c = &self->c;
+	const char *paths[SNAPFREEZE_MAX_TARGETS];
+	int w;
+
+	for (int i = 0; i < SNAPFREEZE_MAX_TARGETS; i++)
+		paths[i] = self->ext4;
+	ASSERT_EQ(0, sf_freeze(c->nl, paths, SNAPFREEZE_MAX_TARGETS, ID_A,
+			       LONG_TMO, 0, self->r, NULL));
+	EXPECT_EQ(1, self->r->st.ntargets);
+	w = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* Test that filesystems that cannot freeze, and empty devices, are refused. */
+SF_TEST(sf, unfreezable_targets, 60)
+{
+	struct ctx *c = &self->c;
+	struct statfs sfs;
+	uint32_t off;
+	char img[PATH_MAX];
+
+	EXPECT_EQ(-EOPNOTSUPP, FREEZE(c, self->r, ID_A, LONG_TMO, 0, &off,
+				      "/proc"));
+	EXPECT_STREQ("filesystem does not support freezing", self->r->msg);
+	EXPECT_EQ(off, self->r->offset);
+	EXPECT_EQ(-EOPNOTSUPP, FREEZE(c, self->r, ID_A, LONG_TMO, 0, &off,
+				      "/sys/kernel"));
+
+	/* A tmpfs: /tmp in the guest, else one of our own. */
+	snprintf(img, sizeof(img), "/tmp");
+	if (statfs(img, &sfs) || sfs.f_type != TMPFS_MAGIC) {
+		snprintf(c->tmp_mnt, sizeof(c->tmp_mnt), "/run/sf-tmpfs.%d",
+			 getpid());
+		ASSERT_EQ(0, mkdir(c->tmp_mnt, 0700));
+		ASSERT_EQ(0, mount("none", c->tmp_mnt, "tmpfs", 0, NULL));
+		snprintf(img, sizeof(img), "%s", c->tmp_mnt);
+	}
+	EXPECT_EQ(-EOPNOTSUPP, FREEZE(c, self->r, ID_A, LONG_TMO, 0, &off, img));
+	EXPECT_EQ(off, self->r->offset);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+}
+
+/* Test that a block device with no filesystem mounted on it is ENODEV. */
+SF_TEST(sf, block_device_without_filesystem, 60)
+{
+	struct ctx *c = &self->c;
+	char loopdev[64] = "", img[PATH_MAX], cmd[PATH_MAX + 64];
+	uint32_t off;
+	FILE *p;
+
+	run("modprobe loop 2>/dev/null");
+	snprintf(img, sizeof(img), "%s/loop.img", self->ext4_dir);
+	ASSERT_EQ(0, run("truncate -s 4M '%s'", img));
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s' 2>/dev/null", img);
+	fflush(NULL);
+	p = popen(cmd, "r");
+	if (p) {
+		if (!fgets(loopdev, sizeof(loopdev), p))
+			loopdev[0] = '\0';
+		pclose(p);
+	}
+	loopdev[strcspn(loopdev, "\n")] = '\0';
+	if (!loopdev[0])
+		SKIP(return, "no loop device (losetup failed)");
+	EXPECT_EQ(-ENODEV, FREEZE(c, self->r, ID_A, LONG_TMO, 0, &off, loopdev));
+	EXPECT_STREQ("no mounted filesystem on this block device", self->r->msg);
+	EXPECT_EQ(off, self->r->offset);
+	EXPECT_EQ(0, run("losetup -d '%s'", loopdev));
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+}
+
+/* Test the control file: "thaw" when idle is harmless, other words are refused. */
+SF_TEST(sf, control_file, 60)
+{
+	struct ctx *c = &self->c;
+	char buf[64];
+
+	EXPECT_EQ(-EINVAL, write_text(SYSFS "/control", "bogus"));
+	EXPECT_EQ(-EINVAL, write_text(SYSFS "/control", "thaw now"));
+	EXPECT_STREQ("idle", sysfs_str("state", buf, sizeof(buf)));
+	EXPECT_EQ(0, access(SYSFS "/control", W_OK));
+	EXPECT_TRUE(writable(c, self->ext4_dir));
+}
+
+/* Test that FREEZE is allowed over an unreported auto-thaw, which is dropped. */
+SF_TEST(sf, freeze_after_auto_thaw, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	int w;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
+	ASSERT_EQ(0, write_text(SYSFS "/control", "thaw"));
+	ASSERT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, get_status(_metadata, c).state);
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_B, LONG_TMO, 0, NULL, self->ext4));
+	w = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_STREQ(ID_B, st.exec_id);
+	EXPECT_FALSE(st.has_thawed_at);
+
+	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_B, 0, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
+	EXPECT_TRUE(writer_done(c, w));
+	/* The first set's auto-thaw is not reported any more. */
+	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_B, 0, self->r));
+}
+
+/*
+ * Test that the emergency thaw is as privileged as THAW: a root process
+ * without CAP_SYS_ADMIN, and uid 65534, cannot thaw through the control file.
+ */
+SF_TEST(sf, control_needs_cap_sys_admin, 60)
+{
+	struct ctx *c = &self->c;
+	struct unpriv_report r;
+	char buf[64];
+	int w;
+
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
+	w = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	ASSERT_TRUE(unpriv_run(true, true, self->ext4, ID_A, &r));
+	EXPECT_TRUE(r.dropped);
+	EXPECT_NE(0, r.control);
+	EXPECT_STREQ("frozen", sysfs_str("state", buf, sizeof(buf)));
+
+	ASSERT_TRUE(unpriv_run(false, true, self->ext4, ID_A, &r));
+	EXPECT_TRUE(r.dropped);
+	if (!r.control)
+		TH_LOG("uid 0 without CAP_SYS_ADMIN emergency-thawed the set");
+	EXPECT_NE(0, r.control);
+	EXPECT_STREQ("frozen", sysfs_str("state", buf, sizeof(buf)));
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	sf_thaw(c->nl, ID_A, 0, self->r);
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/*
+ * Test the rollback: with a 1 ms deadline (min_timeout_ms lowered) and
+ * dirty data to flush on every disk, the deadline passes while freezing;
+ * the set must be undone and reported.
+ */
+SF_TEST(sf, deadline_passes_while_freezing, 60)
+{
+	struct ctx *c = &self->c;
+	const char *paths[FS_COUNT];
+	int idx[FS_COUNT], n = 0, lvl = -1, ret;
+	struct sf_nl *events = sf_nl_open();
+	struct sf_status st, ev;
+	static char data[1 << 20];
+
+	ASSERT_NE(NULL, events);
+	ASSERT_EQ(0, sf_nl_join_events(events));
+	memset(data, 'd', sizeof(data));
+	for (int i = 0; i < FS_COUNT; i++) {
+		char path[PATH_MAX];
+		int fd;
+
+		if (!disks[i].mnt || !disk_dir(c, i))
+			continue;
+		idx[n] = i;
+		paths[n++] = disks[i].mnt;
+		snprintf(path, sizeof(path), "%s/dirty", c->dirs[i]);
+		fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		ASSERT_LE(0, fd);
+		for (int k = 0; k < 8; k++)
+			ASSERT_EQ(sizeof(data), write(fd, data, sizeof(data)));
+		close(fd);
+	}
+	ASSERT_EQ(0, write_text(PARAMS "/min_timeout_ms", "1"));
+	ret = sf_freeze(c->nl, paths, n, ID_A, 1, 0, self->r, NULL);
+	write_text(PARAMS "/min_timeout_ms", c->min_timeout);
+	EXPECT_EQ(-ETIMEDOUT, ret);
+	EXPECT_STREQ("auto-thaw deadline passed while freezing", self->r->msg);
+	for (int i = 0; i < n; i++)
+		EXPECT_TRUE(writable(c, c->dirs[idx[i]]));
+	st = get_status(_metadata, c);
+	EXPECT_NE(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_NE(SNAPFREEZE_STATE_FREEZING, st.state);
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: rollback of execution " ID_A ": "));
+	EXPECT_EQ(4, lvl);
+	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	EXPECT_EQ(SNAPFREEZE_EVENT_FAILED, ev.event);
+	EXPECT_EQ(ETIMEDOUT, ev.err);
+	sf_nl_close(events);
+}
+
+/*
+ * Test that the deadline breaks a freeze that stalls, and the request then
+ * fails with everything thawed.  The stall is the real one: a filesystem on
+ * a loop device backed by a file on the ext4 disk, named AFTER that disk.
+ * Once ext4 is frozen, freezing the stacked filesystem must write through
+ * the loop device into ext4 and waits forever; only the deadline, thawing
+ * ext4, lets it finish.  The right order (stacked first) then just works.
+ *
+ *   ext4 disk --- loop.img --- /dev/loopN --- ext4 at /mnt/sf-stack-PID
+ */
+SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
+{
+	struct ctx *c = &self->c;
+	char img[PATH_MAX], mnt[64], loopdev[64] = "", dir[PATH_MAX];
+	char cmd[PATH_MAX + 32];
+	long long failures, t0, elapsed;
+	uint32_t offs[2];
+	struct sf_status st;
+	FILE *f;
+	int w1, w2, lvl = -1, ret;
+
+	snprintf(img, sizeof(img), "%s/loop.img", self->ext4_dir);
+	snprintf(mnt, sizeof(mnt), "/mnt/sf-stack-%d", getpid());
+	ASSERT_EQ(0, run("truncate -s 64M '%s' && mkfs.ext4 -q -F '%s'", img, img));
+	run("modprobe loop 2>/dev/null");
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s'", img);
+	fflush(NULL);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(loopdev, sizeof(loopdev), f));
+	pclose(f);
+	loopdev[strcspn(loopdev, "\n")] = '\0';
+	ASSERT_EQ(0, mkdir(mnt, 0755));
+	ASSERT_EQ(0, run("mount -t ext4 '%s' '%s'", loopdev, mnt));
+	snprintf(dir, sizeof(dir), "%s/d", mnt);
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, run("dd if=/dev/zero of='%s/dirty' bs=1M count=4 status=none", mnt));
+	failures = sysfs_num("failures");
+
+	/* Wrong order: the stacked filesystem after the one holding it. */
+	t0 = now_ms(CLOCK_MONOTONIC);
+	ret = FREEZE(c, self->r, ID_A, 1500, 0, offs, self->ext4, mnt);
+	elapsed = now_ms(CLOCK_MONOTONIC) - t0;
+	EXPECT_EQ(-ETIMEDOUT, ret);
+	EXPECT_STREQ("auto-thaw deadline passed while freezing", self->r->msg);
+	EXPECT_TRUE(self->r->has_offset);
+	EXPECT_EQ(offs[1], self->r->offset);
+	TH_LOG("stalled FREEZE returned after %lld ms (deadline 1500 ms)", elapsed);
+	EXPECT_LE(1500, elapsed);
+	EXPECT_GT(1500 + 5000, elapsed);
+	EXPECT_TRUE(writable(c, self->ext4_dir));
+	EXPECT_TRUE(writable(c, dir));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	EXPECT_EQ(failures + 1, sysfs_num("failures"));
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: auto-thaw: aborted the freeze of execution " ID_A ", thawed 1 filesystem(s)"));
+	EXPECT_EQ(4, lvl);
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: rollback of execution " ID_A ": "));
+
+	/* Right order: stacked first; both freeze, both thaw. */
+	EXPECT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, mnt, self->ext4));
+	w1 = writer_start(c, dir);
+	w2 = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w1));
+	EXPECT_TRUE(writer_blocked(c, w2));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w1));
+	EXPECT_TRUE(writer_done(c, w2));
+
+	run("umount '%s'", mnt);
+	rmdir(mnt);
+	run("losetup -d '%s'", loopdev);
+}
+
+/* Test that unloading the module while frozen thaws first. */
+SF_TEST(sf, rmmod_while_frozen, 90)
+{
+	struct ctx *c = &self->c;
+	const char *ko = getenv("SF_MODULE");
+	struct sf_status st;
+	int w, lvl = -1;
+
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "SF_MODULE is not set: cannot load the module again");
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
+	w = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+
+	ASSERT_EQ(0, run("rmmod snapfreeze"));
+	EXPECT_FALSE(module_loaded());
+	EXPECT_TRUE(writer_done(c, w));
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: shutdown: thawed 1 filesystem(s) of execution " ID_A));
+	EXPECT_EQ(4, lvl);
+	EXPECT_TRUE(writable(c, self->ext4_dir));
+
+	ASSERT_EQ(0, run("insmod '%s'", ko));
+	ASSERT_TRUE(module_loaded());
+	sf_nl_close(c->nl);
+	c->nl = sf_nl_open();
+	ASSERT_NE(NULL, c->nl);
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+	/* And usable again. */
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
+	w = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+TEST_HARNESS_MAIN
