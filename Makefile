@@ -11,7 +11,9 @@
 #                      a W=1 build, all of them warning-free
 #   make test          the VM test suite alone
 #   make demo          a freeze/thaw cycle of three filesystems in the VM
-#   make install       install the module for KDIR's kernel (not DKMS)
+#   make install       install the helper (/usr/sbin/snapfreeze) and its
+#                      man page; DKMS installs the module (README.md)
+#   make install-module install the module for KDIR's kernel, without DKMS
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(TOP)/build
@@ -39,9 +41,16 @@ KMOD_SRCS := $(wildcard $(TOP)/kmod/*.c $(TOP)/kmod/*.h) $(TOP)/kmod/Kbuild
 LINT_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	include/uapi/linux/snapfreeze.h
 
-.PHONY: all module tests lint checkpatch sparse w1 check test demo install clean
+.PHONY: all module user tests lint checkpatch sparse w1 check test demo \
+	install install-module clean
 
-all: module tests
+PREFIX ?= /usr
+DESTDIR ?=
+
+all: module user tests
+
+user:
+	$(MAKE) -C $(TOP)/user
 
 module:
 	@test -d "$(KDIR)" || { echo "no kernel headers at KDIR=$(KDIR):" \
@@ -81,20 +90,27 @@ sparse w1: | $(BUILD)
 lint: checkpatch sparse w1
 
 test: KDIR := $(VM_KDIR)
-test: module tests
+test: module user tests
 	SF_KREL=$(VM_KREL) $(TOP)/tests/run
 
 check: lint
 	@$(MAKE) --no-print-directory test
 
 demo: KDIR := $(VM_KDIR)
-demo: module tests
+demo: module user tests
 	SF_KREL=$(VM_KREL) $(TOP)/tests/demo
 
-install: module
+install: user
+	install -D -m 0755 $(TOP)/user/snapfreeze $(DESTDIR)$(PREFIX)/sbin/snapfreeze
+	install -D -m 0644 $(TOP)/docs/snapfreeze.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/snapfreeze.8
+	install -d $(DESTDIR)/etc/snapfreeze/hooks.d
+
+install-module: module
 	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules_install
 	depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean
+	$(MAKE) -C $(TOP)/user clean
 	rm -rf $(BUILD)

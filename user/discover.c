@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <libmount/libmount.h>
+
+#include "discover.h"
+#include "log.h"
+
+static bool under_boot(const char *target)
+{
+	return !strcmp(target, "/boot") || !strncmp(target, "/boot/", 6);
+}
+
+static bool known(const struct sf_plan *plan, dev_t dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->devs[i] == dev)
+			return true;
+	return false;
+}
+
+/*
+ * The st_dev of the filesystem holding the file behind loop device @dev,
+ * or 0 when @dev is no loop device (or it has no backing file).
+ */
+static dev_t loop_backing_dev(dev_t dev)
+{
+	char path[64], file[4096];
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/loop/backing_file",
+		 major(dev), minor(dev));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(file, sizeof(file), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	file[strcspn(file, "\n")] = '\0';
+	if (stat(file, &st))
+		return 0;
+	return st.st_dev;
+}
+
+/* The device of the block device carrying the filesystem with st_dev @fs. */
+static dev_t source_dev(struct libmnt_table *tb, dev_t fs)
+{
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *m;
+	struct stat st;
+	dev_t dev = 0;
+
+	if (!it)
+		return 0;
+	while (mnt_table_next_fs(tb, it, &m) == 0) {
+		const char *src = mnt_fs_get_srcpath(m);
+
+		if (mnt_fs_get_devno(m) == fs && src && !stat(src, &st) &&
+		    S_ISBLK(st.st_mode)) {
+			dev = st.st_rdev;
+			break;
+		}
+	}
+	mnt_free_iter(it);
+	return dev;
+}
+
+/*
+ * Move every filesystem that lives on a loop device backed by a file on an
+ * earlier target in front of that target.  A stack is at most n deep, so n
+ * passes settle it.
+ */
+static void order_stacked(struct sf_plan *plan, struct libmnt_table *tb)
+{
+	unsigned int pass, i, j;
+	const char *path;
+	dev_t dev, backing;
+
+	for (pass = 0; pass < plan->n; pass++) {
+		bool moved = false;
+
+		for (i = 0; i < plan->n; i++) {
+			if (!plan->devs[i])
+				continue;
+			backing = loop_backing_dev(source_dev(tb, plan->devs[i]));
+			for (j = 0; backing && j < i; j++)
+				if (plan->devs[j] == backing)
+					break;
+			if (!backing || j == i)
+				continue;
+			path = plan->paths[i];
+			dev = plan->devs[i];
+			memmove(&plan->paths[j + 1], &plan->paths[j],
+				(i - j) * sizeof(plan->paths[0]));
+			memmove(&plan->devs[j + 1], &plan->devs[j],
+				(i - j) * sizeof(plan->devs[0]));
+			plan->paths[j] = path;
+			plan->devs[j] = dev;
+			moved = true;
+		}
+		if (!moved)
+			break;
+	}
+}
+
+static struct libmnt_table *load_mounts(void)
+{
+	struct libmnt_table *tb = mnt_new_table();
+
+	if (tb && mnt_table_parse_mtab(tb, NULL)) {
+		mnt_unref_table(tb);
+		tb = NULL;
+	}
+	if (!tb)
+		sf_error("cannot read the mount table");
+	return tb;
+}
+
+int sf_discover(struct sf_plan *plan, bool include_root)
+{
+	struct libmnt_table *tb;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+	bool too_many = false;
+	struct stat st;
+
+	plan->n = 0;
+	tb = load_mounts();
+	if (!tb)
+		return -EIO;
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!it) {
+		mnt_unref_table(tb);
+		return -ENOMEM;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *src = mnt_fs_get_srcpath(fs);
+		const char *target = mnt_fs_get_target(fs);
+		dev_t dev = mnt_fs_get_devno(fs);
+
+		if (!target || mnt_fs_is_pseudofs(fs) || mnt_fs_is_netfs(fs))
+			continue;
+		if (!src || stat(src, &st) || !S_ISBLK(st.st_mode))
+			continue;
+		if (mnt_fs_match_options(fs, "ro"))
+			continue;	/* read-only: nothing to flush */
+		if (!include_root && (!strcmp(target, "/") || under_boot(target))) {
+			sf_info("skipping %s (%s): / and /boot need --include-root",
+				target, src);
+			continue;
+		}
+		if (known(plan, dev))
+			continue;	/* a bind mount or a second mount */
+		if (plan->n == SNAPFREEZE_MAX_TARGETS) {
+			sf_error("more than %u filesystems: name them with --target",
+				 SNAPFREEZE_MAX_TARGETS);
+			too_many = true;
+			break;
+		}
+		plan->paths[plan->n] = strdup(target);
+		plan->devs[plan->n++] = dev;
+	}
+	mnt_free_iter(it);
+	order_stacked(plan, tb);
+	mnt_unref_table(tb);
+	return too_many ? -E2BIG : 0;
+}
+
+int sf_plan_targets(struct sf_plan *plan, const char *const *paths,
+		    unsigned int n)
+{
+	struct libmnt_table *tb;
+	struct stat st;
+	unsigned int i;
+
+	plan->n = 0;
+	for (i = 0; i < n; i++) {
+		plan->paths[plan->n] = paths[i];
+		/* The kernel says what is wrong with a target; not us. */
+		plan->devs[plan->n++] = stat(paths[i], &st) ? 0 :
+					S_ISBLK(st.st_mode) ? 0 : st.st_dev;
+	}
+	tb = load_mounts();
+	if (!tb)
+		return -EIO;
+	order_stacked(plan, tb);
+	mnt_unref_table(tb);
+	return 0;
+}
+
+void sf_plan_remove(struct sf_plan *plan, unsigned int i)
+{
+	plan->n--;
+	memmove(&plan->paths[i], &plan->paths[i + 1],
+		(plan->n - i) * sizeof(plan->paths[0]));
+	memmove(&plan->devs[i], &plan->devs[i + 1],
+		(plan->n - i) * sizeof(plan->devs[0]));
+}
