@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the helper's command line and configuration file parsing
+ * (user/options.c).  No kernel needed: run on the build host.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+
+#include "../user/options.h"
+
+#define UUID "123e4567-e89b-12d3-a456-426614174000"
+
+/* Parse a NULL-terminated argument list; the parser's messages go to @err. */
+static int parse(struct sf_options *o, FILE *err, ...)
+{
+	char *argv[32] = { "snapfreeze" };
+	va_list ap;
+	int argc = 1;
+
+	va_start(ap, err);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	return sf_options_parse(o, argc, argv, err);
+}
+
+FIXTURE(opts) {
+	struct sf_options o;
+	FILE *err;
+	char *errbuf;
+	size_t errlen;
+	char config[64];
+};
+
+FIXTURE_SETUP(opts)
+{
+	self->err = open_memstream(&self->errbuf, &self->errlen);
+	ASSERT_NE(NULL, self->err);
+	strcpy(self->config, "/tmp/sf-options-XXXXXX");
+	ASSERT_LE(0, mkstemp(self->config));
+}
+
+FIXTURE_TEARDOWN(opts)
+{
+	fclose(self->err);
+	free(self->errbuf);
+	unlink(self->config);
+}
+
+static void write_config(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Test that the defaults are the samples' values. */
+TEST_F(opts, defaults)
+{
+	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   "/dev/null", NULL));
+	EXPECT_EQ(SF_CMD_PRE_SCRIPT, self->o.cmd);
+	EXPECT_STREQ("None", self->o.exec_id);
+	EXPECT_EQ(60, self->o.timeout_s);
+	EXPECT_EQ(0, self->o.nr_targets);
+	EXPECT_FALSE(self->o.include_root);
+	EXPECT_STREQ("/etc/snapfreeze/hooks.d", self->o.hooks_dir);
+	EXPECT_EQ(30, self->o.hook_timeout_s);
+}
+
+/* Test that every command word the scheduler passes is recognised. */
+TEST_F(opts, command_words)
+{
+	EXPECT_EQ(0, parse(&self->o, self->err, "post-script", NULL));
+	EXPECT_EQ(SF_CMD_POST_SCRIPT, self->o.cmd);
+	EXPECT_EQ(0, parse(&self->o, self->err, "dry-run", "--config",
+			   "/dev/null", NULL));
+	EXPECT_EQ(SF_CMD_DRY_RUN, self->o.cmd);
+	EXPECT_EQ(0, parse(&self->o, self->err, "status", "--json", NULL));
+	EXPECT_TRUE(self->o.json);
+	EXPECT_EQ(0, parse(&self->o, self->err, "monitor", NULL));
+	EXPECT_EQ(0, parse(&self->o, self->err, "--help", NULL));
+	EXPECT_EQ(SF_CMD_HELP, self->o.cmd);
+	EXPECT_EQ(0, parse(&self->o, self->err, "--version", NULL));
+	EXPECT_EQ(SF_CMD_VERSION, self->o.cmd);
+}
+
+/* Test that unknown words, options and stray arguments are usage errors. */
+TEST_F(opts, usage_errors)
+{
+	EXPECT_EQ(-1, parse(&self->o, self->err, NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "freeze", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "Pre-Script", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--bogus", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "extra", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--timeout", NULL));
+	/* Options of another command. */
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--force", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--target", "/", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "status", "--execution-id", UUID, NULL));
+	fflush(self->err);
+	EXPECT_NE(NULL, strstr(self->errbuf, "unknown command 'freeze'"));
+}
+
+/* Test the execution id: None or a UUID, nothing else. */
+TEST_F(opts, execution_id)
+{
+	EXPECT_EQ(0, parse(&self->o, self->err, "post-script",
+			   "--execution-id", UUID, NULL));
+	EXPECT_STREQ(UUID, self->o.exec_id);
+	EXPECT_EQ(0, parse(&self->o, self->err, "post-script",
+			   "--execution-id", "None", NULL));
+	EXPECT_EQ(0, parse(&self->o, self->err, "post-script",
+			   "--execution-id", "123E4567-E89B-12D3-A456-426614174000", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script",
+			    "--execution-id", "none", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script",
+			    "--execution-id", "", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script",
+			    "--execution-id", "1234", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script",
+			    "--execution-id", "123e4567-e89b-12d3-a456-42661417400g", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script",
+			    "--execution-id", "123e4567e89b-12d3-a456-4266141740000", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script",
+			    "--execution-id", UUID "0", NULL));
+}
+
+/* Test --timeout: whole seconds, 1..3600. */
+TEST_F(opts, timeout)
+{
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   "/dev/null", "--timeout", "1", NULL));
+	EXPECT_EQ(1, self->o.timeout_s);
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   "/dev/null", "--timeout", "3600", NULL));
+	EXPECT_EQ(3600, self->o.timeout_s);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--timeout", "0", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--timeout", "3601", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--timeout", "abc", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--timeout", "-5", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--timeout", "1.5", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--timeout", "", NULL));
+}
+
+/* Test that targets repeat, in order, up to the kernel's limit. */
+TEST_F(opts, targets)
+{
+	char *argv[70] = { "snapfreeze", "pre-script", "--config", "/dev/null" };
+	int i;
+
+	EXPECT_EQ(0, parse(&self->o, self->err, "dry-run", "--config",
+			   "/dev/null", "--target", "/a", "--target", "/dev/vdb",
+			   "--include-root", NULL));
+	ASSERT_EQ(2, self->o.nr_targets);
+	EXPECT_STREQ("/a", self->o.targets[0]);
+	EXPECT_STREQ("/dev/vdb", self->o.targets[1]);
+	EXPECT_TRUE(self->o.include_root);
+	for (i = 0; i < 65; i++)
+		argv[4 + i] = "--target=/x";
+	EXPECT_EQ(-1, sf_options_parse(&self->o, 4 + 65, argv, self->err));
+	EXPECT_EQ(0, sf_options_parse(&self->o, 4 + 64, argv, self->err));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--target", "", NULL));
+}
+
+/* Test the configuration file, and that the command line wins over it. */
+TEST_F(opts, config_file)
+{
+	write_config(self->config,
+		     "# comment\n\ntimeout = 120\nhook_timeout=5\n"
+		     "hooks_dir = /opt/hooks\ninclude_root = yes\n"
+		     "target = /data\ntarget = /logs\n");
+	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(120, self->o.timeout_s);
+	EXPECT_EQ(5, self->o.hook_timeout_s);
+	EXPECT_STREQ("/opt/hooks", self->o.hooks_dir);
+	EXPECT_TRUE(self->o.include_root);
+	ASSERT_EQ(2, self->o.nr_targets);
+	EXPECT_STREQ("/logs", self->o.targets[1]);
+
+	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, "--timeout", "7", "--hooks-dir", "/h",
+			   "--target", "/only", NULL));
+	EXPECT_EQ(7, self->o.timeout_s);
+	EXPECT_STREQ("/h", self->o.hooks_dir);
+	ASSERT_EQ(1, self->o.nr_targets);
+	EXPECT_STREQ("/only", self->o.targets[0]);
+}
+
+/* Test that a bad configuration file is a usage error, naming the line. */
+TEST_F(opts, config_errors)
+{
+	write_config(self->config, "timeout = 120\ntimeout = 0\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	fflush(self->err);
+	EXPECT_NE(NULL, strstr(self->errbuf, ":2: bad line"));
+	write_config(self->config, "colour = blue\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	write_config(self->config, "include_root = maybe\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	write_config(self->config, "no equals sign\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	/* A file named on the command line must exist; the default need not. */
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/nonexistent/snapfreeze.conf", NULL));
+}
+
+TEST_HARNESS_MAIN
