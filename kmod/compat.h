@@ -21,36 +21,86 @@
 
 /*
  * Freeze and thaw a superblock the way FIFREEZE/FITHAW do: through
- * ->freeze_super when the filesystem has one, else the generic code.
+ * ->freeze_super when the filesystem has one, else the generic code, with
+ * the strongest hold each kernel offers:
  *
- * 880b9577855e ("fs: distinguish between user initiated freeze and kernel
- * initiated freeze", 6.6) added a holder argument; kernels with it are not
- * supported yet and fail here rather than misbehave.
+ *  - up to 6.5 there is one anonymous freeze: anybody (FITHAW, SysRq-j) may
+ *    thaw it, and a second freezer gets -EBUSY;
+ *  - 880b9577855e ("fs: distinguish between user initiated freeze and
+ *    kernel initiated freeze", 6.6) added holders: we freeze as
+ *    FREEZE_HOLDER_KERNEL, which `fsfreeze -u` and SysRq-j cannot thaw.
+ *    Without FREEZE_MAY_NEST a second kernel freezer gets -EBUSY, which is
+ *    what "frozen by someone else" means to us;
+ *  - "fs: add owner of freeze/thaw" (6.16) added owners and FREEZE_EXCL:
+ *    we freeze exclusively, owned by this module, so no other kernel code
+ *    can drop our hold either.
  */
-#ifdef SF_HAVE_FREEZE_HOLDER
-#error "snapfreeze: freeze holders (6.6+) are not handled yet"
-#endif
+#if defined(SF_HAVE_FREEZE_OWNER)
+#define SF_FREEZE_HOLD "an exclusive kernel holder"
+#define SF_FREEZE_WHO (FREEZE_EXCL | FREEZE_HOLDER_KERNEL)
 
-static inline int sf_freeze_super(struct super_block *sb)
+static inline int __sf_freeze_super(struct super_block *sb)
+{
+	if (sb->s_op->freeze_super)
+		return sb->s_op->freeze_super(sb, SF_FREEZE_WHO, THIS_MODULE);
+	return freeze_super(sb, SF_FREEZE_WHO, THIS_MODULE);
+}
+
+static inline int __sf_thaw_super(struct super_block *sb)
+{
+	if (sb->s_op->thaw_super)
+		return sb->s_op->thaw_super(sb, SF_FREEZE_WHO, THIS_MODULE);
+	return thaw_super(sb, SF_FREEZE_WHO, THIS_MODULE);
+}
+#elif defined(SF_HAVE_FREEZE_HOLDER)
+#define SF_FREEZE_HOLD "a kernel holder"
+
+static inline int __sf_freeze_super(struct super_block *sb)
+{
+	if (sb->s_op->freeze_super)
+		return sb->s_op->freeze_super(sb, FREEZE_HOLDER_KERNEL);
+	return freeze_super(sb, FREEZE_HOLDER_KERNEL);
+}
+
+static inline int __sf_thaw_super(struct super_block *sb)
+{
+	if (sb->s_op->thaw_super)
+		return sb->s_op->thaw_super(sb, FREEZE_HOLDER_KERNEL);
+	return thaw_super(sb, FREEZE_HOLDER_KERNEL);
+}
+#else
+#define SF_FREEZE_HOLD "the only holder"
+
+static inline int __sf_freeze_super(struct super_block *sb)
 {
 	if (sb->s_op->freeze_super)
 		return sb->s_op->freeze_super(sb);
 	return freeze_super(sb);
 }
 
+static inline int __sf_thaw_super(struct super_block *sb)
+{
+	if (sb->s_op->thaw_super)
+		return sb->s_op->thaw_super(sb);
+	return thaw_super(sb);
+}
+#endif
+
+static inline int sf_freeze_super(struct super_block *sb)
+{
+	return __sf_freeze_super(sb);
+}
+
 /*
- * Returns 0 when our freeze is gone, including when someone else (FITHAW,
- * SysRq-j) thawed the filesystem under us: up to 6.5 thaw_super() then
- * answers -EINVAL.  Any other error means the filesystem is still frozen.
+ * Returns 0 when our freeze is gone.  -EINVAL says so too: up to 6.5 when
+ * someone else (FITHAW, SysRq-j) thawed the filesystem under us; from 6.6
+ * when our holder holds nothing, or (6.8+) when the thaw only dropped our
+ * count under another holder's.  Any other error: still frozen.
  */
 static inline int sf_thaw_super(struct super_block *sb)
 {
-	int err;
+	int err = __sf_thaw_super(sb);
 
-	if (sb->s_op->thaw_super)
-		err = sb->s_op->thaw_super(sb);
-	else
-		err = thaw_super(sb);
 	return err == -EINVAL ? 0 : err;
 }
 
@@ -61,16 +111,61 @@ static inline bool sf_super_frozen(struct super_block *sb)
 }
 
 /*
- * The superblock mounted on block device @dev, with an active reference, or
- * NULL.  Up to 6.5 a filesystem mounted through mount_bdev()/get_tree_bdev()
- * publishes itself in bdev->bd_super (removed by the holder-ops rework in
- * 6.6).  The block device is looked up, never opened: an open may load a
- * driver, and a driver registering a genetlink family would wait for the
- * genetlink lock our request holds.  Superblocks are freed after an RCU
- * grace period and bd_super is cleared before the final put, so an RCU
- * read section keeps the pointer valid long enough to try for an active
- * reference.  btrfs never sets bd_super.
+ * The superblock mounted on block device @dev, with an active reference;
+ * NULL when there is none; ERR_PTR(-EOPNOTSUPP) when this kernel gives a
+ * module no way to tell.  The block device is looked up in the bdev
+ * filesystem, never opened: an open may load a driver, and a driver
+ * registering a genetlink family would wait for the genetlink lock our
+ * request holds.
+ *
+ *  - up to 6.5, mount_bdev()/get_tree_bdev() publish the superblock in
+ *    bdev->bd_super; superblocks are freed after an RCU grace period and
+ *    bd_super is cleared before the final put, so an RCU read section keeps
+ *    the pointer valid long enough to try for an active reference;
+ *  - the holder-ops rework (6.6) removed bd_super: a filesystem now claims
+ *    its device with itself as holder and fs_holder_ops, stable under
+ *    bd_holder_lock;
+ *  - newer kernels (7.x) no longer export fs_holder_ops: no lookup.
+ *
+ * btrfs claims its devices with fs_holder_ops only from 6.17, and never
+ * set bd_super.
  */
+#if defined(SF_HAVE_BD_SUPER)
+static inline struct super_block *__sf_bdev_super(struct block_device *bdev)
+{
+	struct super_block *sb;
+
+	rcu_read_lock();
+	sb = READ_ONCE(bdev->bd_super);
+	if (sb && !atomic_inc_not_zero(&sb->s_active))
+		sb = NULL;
+	rcu_read_unlock();
+	return sb;
+}
+#elif defined(SF_HAVE_FS_HOLDER_OPS)
+static inline struct super_block *__sf_bdev_super(struct block_device *bdev)
+{
+	struct super_block *sb = NULL;
+
+	mutex_lock(&bdev->bd_holder_lock);
+	if (bdev->bd_holder_ops == &fs_holder_ops) {
+		sb = bdev->bd_holder;
+		if (!atomic_inc_not_zero(&sb->s_active))
+			sb = NULL;
+	}
+	mutex_unlock(&bdev->bd_holder_lock);
+	return sb;
+}
+#else
+#define SF_COMPAT_NO_BDEV_LOOKUP
+#endif
+
+#ifdef SF_COMPAT_NO_BDEV_LOOKUP
+static inline struct super_block *sf_bdev_get_super(dev_t dev)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+#else
 static inline struct super_block *sf_bdev_get_super(dev_t dev)
 {
 	struct super_block *sb;
@@ -79,19 +174,16 @@ static inline struct super_block *sf_bdev_get_super(dev_t dev)
 	inode = ilookup(blockdev_superblock, dev);
 	if (!inode)
 		return NULL;
-	rcu_read_lock();
-	sb = READ_ONCE(I_BDEV(inode)->bd_super);
-	if (sb && !atomic_inc_not_zero(&sb->s_active))
-		sb = NULL;
-	rcu_read_unlock();
+	sb = __sf_bdev_super(I_BDEV(inode));
 	iput(inode);
-	/* Published before the filesystem is fully set up. */
+	/* Claimed, or published, before the filesystem is fully set up. */
 	if (sb && !(READ_ONCE(sb->s_flags) & SB_BORN)) {
 		deactivate_super(sb);
 		sb = NULL;
 	}
 	return sb;
 }
+#endif
 
 /*
  * hrtimer_setup() replaced hrtimer_init() plus a ->function assignment

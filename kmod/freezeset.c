@@ -142,7 +142,11 @@ static struct super_block *path_get_super(const char *name, int *errp,
 		*msgp = "device node on a nodev mount";
 	} else if (S_ISBLK(inode->i_mode)) {
 		sb = sf_bdev_get_super(inode->i_rdev);
-		if (!sb) {
+		if (IS_ERR(sb)) {
+			*errp = PTR_ERR(sb);
+			*msgp = "cannot map a block device on this kernel: give a mount point";
+			sb = NULL;
+		} else if (!sb) {
 			*errp = -ENODEV;
 			*msgp = "no mounted filesystem on this block device";
 		}

@@ -58,8 +58,8 @@ static int __init sf_init(void)
 	ret = sf_netlink_init();
 	if (ret)
 		goto err_reboot;
-	pr_info("loaded, family %s version %d\n", SNAPFREEZE_GENL_NAME,
-		SNAPFREEZE_GENL_VERSION);
+	pr_info("loaded, family %s version %d, freezing as %s\n",
+		SNAPFREEZE_GENL_NAME, SNAPFREEZE_GENL_VERSION, SF_FREEZE_HOLD);
 	return 0;
 
 err_reboot:
