@@ -176,23 +176,64 @@ int sf_discover(struct sf_plan *plan, bool include_root)
 	return too_many ? -E2BIG : 0;
 }
 
+/*
+ * The mount point of the filesystem on block device @rdev, preferring a
+ * read-write mount, or NULL.  Some kernels cannot map a device to its
+ * filesystem, so the helper always sends a path.
+ */
+static const char *bdev_mount(struct libmnt_table *tb, dev_t rdev, dev_t *fs)
+{
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	const char *found = NULL;
+	struct libmnt_fs *m;
+	struct stat st;
+
+	if (!it)
+		return NULL;
+	while (mnt_table_next_fs(tb, it, &m) == 0) {
+		const char *src = mnt_fs_get_srcpath(m);
+
+		if (!src || stat(src, &st) || !S_ISBLK(st.st_mode) ||
+		    st.st_rdev != rdev || !mnt_fs_get_target(m))
+			continue;
+		if (!found || !mnt_fs_match_options(m, "ro")) {
+			found = mnt_fs_get_target(m);
+			*fs = mnt_fs_get_devno(m);
+		}
+		if (!mnt_fs_match_options(m, "ro"))
+			break;
+	}
+	mnt_free_iter(it);
+	return found ? strdup(found) : NULL;
+}
+
 int sf_plan_targets(struct sf_plan *plan, const char *const *paths,
 		    unsigned int n)
 {
 	struct libmnt_table *tb;
+	const char *mnt;
 	struct stat st;
 	unsigned int i;
 
-	plan->n = 0;
-	for (i = 0; i < n; i++) {
-		plan->paths[plan->n] = paths[i];
-		/* The kernel says what is wrong with a target; not us. */
-		plan->devs[plan->n++] = stat(paths[i], &st) ? 0 :
-					S_ISBLK(st.st_mode) ? 0 : st.st_dev;
-	}
 	tb = load_mounts();
 	if (!tb)
 		return -EIO;
+	plan->n = 0;
+	for (i = 0; i < n; i++) {
+		plan->paths[plan->n] = paths[i];
+		plan->devs[plan->n] = 0;
+		/* The kernel says what is wrong with a target; not us. */
+		if (!stat(paths[i], &st) && !S_ISBLK(st.st_mode)) {
+			plan->devs[plan->n] = st.st_dev;
+		} else if (!stat(paths[i], &st)) {
+			mnt = bdev_mount(tb, st.st_rdev, &plan->devs[plan->n]);
+			if (mnt) {
+				sf_info("%s is mounted at %s", paths[i], mnt);
+				plan->paths[plan->n] = mnt;
+			}
+		}
+		plan->n++;
+	}
 	order_stacked(plan, tb);
 	mnt_unref_table(tb);
 	return 0;
