@@ -102,6 +102,31 @@ if [ "$setup_failed" != 0 ] || { [ "$bin_rc" != 0 ] && [ "$failed" = 0 ]; }; the
 fi
 rm -f "$out"
 
+# --- the helper's end-to-end tests (user/snapfreeze against the module)
+if [ "${SF_SKIP_HELPER_TESTS:-0}" != 1 ]; then
+	grep -q '^snapfreeze ' /proc/modules || insmod "$SF_MODULE" || true
+	hout=$(mktemp /tmp/sf-helper.XXXXXX)
+	start=$(date +%s)
+	timeout -k 10 900 tests/helper_test.sh 2>&1 | tee "$hout"
+	hrc=${PIPESTATUS[0]}
+	say "helper tests took $(($(date +%s) - start)) s (exit $hrc)"
+	hsum=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$hout" | tail -n 1)
+	rm -f "$hout"
+	if [ -n "$hsum" ]; then
+		hp=${hsum%% passed*}
+		hf=${hsum#* passed, }
+		hf=${hf%% failed*}
+		hs=$(echo "$hsum" | sed -nE 's/.*, ([0-9]+) skipped$/\1/p')
+		passed=$((passed + hp))
+		failed=$((failed + hf))
+		skipped=$((skipped + ${hs:-0}))
+	fi
+	if [ -z "$hsum" ] || { [ "$hrc" != 0 ] && [ "${hf:-0}" = 0 ]; }; then
+		say "helper tests exited $hrc without a summary or a failed test"
+		failed=$((failed + 1))
+	fi
+fi
+
 trap - EXIT
 cleanup
 summary="$passed passed, $failed failed"

@@ -416,14 +416,39 @@ static int cmd_monitor(void)
 	return SF_EXIT_OK;
 }
 
+/*
+ * Usage problems are ERROR: lines on stdout too: stdout is what the
+ * scheduler keeps of a run.
+ */
+static int parse_options(struct sf_options *o, int argc, char **argv)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *err;
+	int ret;
+
+	err = open_memstream(&buf, &len);
+	if (!err)
+		return sf_options_parse(o, argc, argv, stderr);
+	ret = sf_options_parse(o, argc, argv, err);
+	fclose(err);
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		sf_error("%s", line);
+		fprintf(stderr, "%s\n", line);
+	}
+	if (ret)
+		fputs("Run 'snapfreeze --help' for usage.\n", stderr);
+	free(buf);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct sf_options o;
 
-	if (sf_options_parse(&o, argc, argv, stderr)) {
-		fputs("Run 'snapfreeze --help' for usage.\n", stderr);
+	if (parse_options(&o, argc, argv))
 		return SF_EXIT_USAGE;
-	}
 	/* The scheduler reads our stdout; a closed pipe must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	switch (o.cmd) {

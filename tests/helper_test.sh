@@ -1,0 +1,793 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# End-to-end tests of the snapfreeze helper (user/snapfreeze) against the
+# real module.  Runs INSIDE the test VM, as root, from the repository:
+#
+#   /mnt/ext4  /mnt/ext4b  /mnt/xfs  /mnt/btrfs    virtio disks, mounted
+#        (SF_MNT_EXT4, SF_MNT_EXT4B, SF_MNT_XFS, SF_MNT_BTRFS)
+#   kmod/snapfreeze.ko                             loaded (insmod)
+#   /sys/kernel/snapfreeze/{state,execution_id,targets,control,...}
+#   /tmp/sf-ht.*/                                  one per test (tmpfs, never
+#        hooks/   the test's --hooks-dir           frozen): hooks, their log,
+#        log      "NAME ARG" per hook call         the helper's output,
+#        out err  the helper's stdout, stderr      writer markers
+#
+# Every exit code of the contract (MISSION.md, snapfreeze(8)) is provoked
+# for real: a background writer shows whether a filesystem is frozen (its
+# marker file appears or not), sysfs shows the module's state before and
+# after.  After each test, whatever happened, everything is thawed and the
+# test's extra mounts are removed.
+#
+# Prints KTAP-like "ok N - name" / "not ok N - name" lines with "# ..."
+# diagnostics, then "N passed, M failed"; exits 1 if anything failed.
+#
+#   SF_HELPER   the helper (default user/snapfreeze)
+#   SF_MODULE   the module to insmod again after the module test
+#               (default kmod/snapfreeze.ko)
+#   SF_HT_ONLY  run only these tests (function names, space-separated)
+set -u
+
+REPO=$PWD
+HELPER=${SF_HELPER:-$REPO/user/snapfreeze}
+MODULE=${SF_MODULE:-$REPO/kmod/snapfreeze.ko}
+SYS=/sys/kernel/snapfreeze
+E4=${SF_MNT_EXT4:-/mnt/ext4}
+E4B=${SF_MNT_EXT4B:-/mnt/ext4b}
+XFS=${SF_MNT_XFS:-/mnt/xfs}
+BTRFS=${SF_MNT_BTRFS:-/mnt/btrfs}
+ID1=5f0c8a4e-1b2d-4c3e-9f10-a1b2c3d4e5f6
+ID2=0e1d2c3b-4a59-4867-8f9e-abcdefabcdef
+# How long a writer gets to show that a filesystem is NOT frozen, and how
+# long a blocked writer may take to finish after a thaw.
+BLOCK_S=1
+RESUME_S=10
+# Bound on any one helper call: a hang is a failure, not a stuck suite.
+CALL_S=120
+
+CALL=none
+RC=none
+n=0
+passed=0
+failed=0
+TESTS=()
+
+# --- helpers used inside a test (each test runs in a subshell, set -e)
+
+fail() {
+	echo "# FAIL: $*"
+	if [ -s "$T/out" ] || [ -s "$T/err" ]; then
+		echo "# last helper call: $CALL (exit $RC)"
+		sed 's/^/#   stdout: /' "$T/out" 2>/dev/null
+		sed 's/^/#   stderr: /' "$T/err" 2>/dev/null
+	fi
+	if [ -s "$T/log" ]; then
+		sed 's/^/#   hook log: /' "$T/log"
+	fi
+	exit 1
+}
+
+# sf ARGS...: run the helper, RC = its exit code, stdout in $T/out.
+sf() {
+	CALL="snapfreeze $*"
+	RC=0
+	timeout -k 5 "$CALL_S" "$HELPER" "$@" >"$T/out" 2>"$T/err" </dev/null || RC=$?
+}
+
+# The three scheduler commands, with the test's hooks and no config file.
+pre() { sf pre-script --hooks-dir "$T/hooks" --config "$CONF" "$@"; }
+post() { sf post-script --hooks-dir "$T/hooks" --config "$CONF" "$@"; }
+dry() { sf dry-run --hooks-dir "$T/hooks" --config "$CONF" "$@"; }
+
+expect_rc() {
+	[ "$RC" = "$1" ] || fail "$CALL: exit $RC, want $1"
+}
+
+# expect_out LEVEL REGEX: stdout has a "LEVEL: " line matching REGEX.
+expect_out() {
+	grep -Eq "^$1: .*($2)" "$T/out" ||
+		fail "$CALL: no '$1: ' line on stdout matching /$2/"
+}
+
+state() { cat "$SYS/state"; }
+
+oneline() { printf '%s' "$1" | tr '\n' ' '; }
+
+expect_state() {
+	local s
+	s=$(state)
+	[ "$s" = "$1" ] || fail "module state '$s', want '$1' ($2)"
+}
+
+counter() { cat "$SYS/$1"; }
+
+# writer MNT TAG: start a write to MNT in the background; its marker
+# $T/done.TAG appears when the write completed.
+writer() {
+	(echo x >"$1/.sf-ht-$2" && touch "$T/done.$2") >/dev/null 2>&1 &
+}
+
+# done_within TAG SECONDS: the marker appeared within SECONDS.
+done_within() {
+	local i=0
+	while [ ! -e "$T/done.$1" ]; do
+		[ "$i" -ge $(($2 * 10)) ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# expect_frozen MNT TAG: a write to MNT blocks (leaves writer TAG behind).
+expect_frozen() {
+	writer "$1" "$2"
+	! done_within "$2" "$BLOCK_S" || fail "a write to $1 completed: it is not frozen"
+}
+
+# expect_resumed TAG: the writer blocked earlier completes now.
+expect_resumed() {
+	done_within "$1" "$RESUME_S" || fail "writer $1 still blocked after the thaw"
+}
+
+# expect_writable MNT TAG: a write to MNT completes promptly.
+expect_writable() {
+	writer "$1" "$2"
+	done_within "$2" "$RESUME_S" || fail "a write to $1 blocked: it is frozen"
+}
+
+# mkhook NAME [FREEZE_RC [THAW_RC [FREEZE_SLEEP]]]: a hook that logs
+# "NAME ARG" and its environment, prints a line, and exits as told.
+mkhook() {
+	cat >"$T/hooks/$1" <<-EOF
+	#!/bin/sh
+	echo "$1 \$1" >>"$T/log"
+	echo "\$1 \$SNAPFREEZE_COMMAND \$SNAPFREEZE_EXECUTION_ID \$SNAPFREEZE_TARGETS" >>"$T/env.$1"
+	echo "hello from $1 (\$1)"
+	case \$1 in
+	freeze) ${4:+sleep $4;} exit ${2:-0} ;;
+	thaw) exit ${3:-0} ;;
+	esac
+	exit 0
+	EOF
+	chmod 755 "$T/hooks/$1"
+}
+
+# expect_log LINE...: the hook log is exactly these lines.
+expect_log() {
+	local want
+	want=$(printf '%s\n' "$@")
+	[ "$(cat "$T/log" 2>/dev/null)" = "$want" ] ||
+		fail "hook calls: '$(tr '\n' ',' <"$T/log" 2>/dev/null)', want '$(echo "$want" | tr '\n' ',')'"
+}
+
+# remember CMD...: undo step for the cleanup, run last-in first-out.
+remember() { printf '%s\n' "$*" >>"$T/undo"; }
+
+# "major:minor" of the filesystem holding PATH, as sysfs "targets" shows it.
+devno() { findmnt -rn -o MAJ:MIN -T "$1" | head -n 1; }
+
+# --- the runner
+
+cleanup() {
+	local m
+	# Nothing may stay frozen: emergency thaw, then fsfreeze -u anything a
+	# test froze by hand.
+	if [ -w "$SYS/control" ]; then
+		echo thaw >"$SYS/control" 2>/dev/null
+	fi
+	for m in "$E4" "$E4B" "$XFS" "$BTRFS" /mnt/loopfs; do
+		fsfreeze -u "$m" 2>/dev/null
+	done
+	# Undo the test's mounts and loop devices, last first.
+	if [ -f "$T/undo" ]; then
+		tac "$T/undo" | while read -r cmd; do
+			eval "$cmd" >/dev/null 2>&1
+		done
+	fi
+	# The module back, and its state back to idle.
+	if [ ! -d "$SYS" ]; then
+		insmod "$MODULE" || echo "# cleanup: cannot insmod $MODULE"
+	fi
+	if [ "$(cat "$SYS/state" 2>/dev/null)" = auto-thawed ]; then
+		mkdir -p "$T/nohooks"
+		timeout -k 5 60 "$HELPER" post-script --force --hooks-dir "$T/nohooks" --config /dev/null \
+			>/dev/null 2>&1 </dev/null
+	fi
+	# Writers that were blocked finish now.
+	sleep 0.2
+	rm -f "$E4"/.sf-ht-* "$E4B"/.sf-ht-* "$XFS"/.sf-ht-* "$BTRFS"/.sf-ht-* 2>/dev/null
+}
+
+run_test() {
+	local name=$1 fn=$2 rc
+	n=$((n + 1))
+	T=$(mktemp -d /tmp/sf-ht.XXXXXX)
+	mkdir "$T/hooks"
+	CONF=/dev/null
+	export T CONF
+	(
+		set -e
+		"$fn"
+	)
+	rc=$?
+	cleanup
+	if [ "$(cat "$SYS/state" 2>/dev/null)" != idle ]; then
+		echo "# cleanup left the module $(cat "$SYS/state" 2>/dev/null)"
+		rc=1
+	fi
+	if [ "$rc" = 0 ]; then
+		passed=$((passed + 1))
+		echo "ok $n - $name"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $name"
+	fi
+	rm -rf "$T"
+}
+
+# --- the tests
+
+# Test that --help and --version exit 0 and --help names every exit code.
+t_help() {
+	sf --help
+	expect_rc 0
+	for c in 0 1 201 202 203 204 205 206; do
+		grep -Eq "(^|[^0-9.])$c([^0-9.]|$)" "$T/out" || fail "--help does not mention exit code $c"
+	done
+	sf --version
+	expect_rc 0
+	grep -q 'snapfreeze' "$T/out" || fail "--version does not name the program"
+}
+TESTS+=("help and version" t_help)
+
+# Test that pre-script freezes three filesystems as one set (writers block),
+# post-script thaws them (writers resume), hooks run freeze in name order and
+# thaw in reverse with the right environment, and skipped names never run.
+t_pre_post() {
+	local f0 t0 line
+	mkhook 10-a
+	mkhook 20-b
+	mkhook 30-c
+	# Never run: a sample, a dot file, a backup, disabled, not executable.
+	for skip in 40-d.sample .50-e 60-f~ 70-g.disabled 75-h.dpkg-old 76-i.rpmsave; do
+		mkhook "$skip"
+	done
+	mkhook 80-noexec
+	chmod 644 "$T/hooks/80-noexec"
+	f0=$(counter freezes)
+	t0=$(counter thaws)
+	expect_state idle "before"
+
+	pre --execution-id "$ID1" --timeout 60 --target "$E4" --target "$XFS" --target "$BTRFS"
+	expect_rc 0
+	expect_out INFO "$E4"
+	expect_out INFO "\[hook 10-a] hello from 10-a"
+	expect_state frozen "after pre-script"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "sysfs execution_id $(cat "$SYS/execution_id")"
+	[ "$(wc -l <"$SYS/targets")" = 3 ] || fail "sysfs targets: $(cat "$SYS/targets")"
+	[ "$(counter freezes)" = $((f0 + 1)) ] || fail "freezes counter $(counter freezes), want $((f0 + 1))"
+	expect_frozen "$E4" e4
+	expect_frozen "$XFS" xfs
+	expect_frozen "$BTRFS" btrfs
+	expect_log "10-a freeze" "20-b freeze" "30-c freeze"
+	read -r line <"$T/env.20-b"
+	[ "$line" = "freeze pre-script $ID1 $E4 $XFS $BTRFS" ] ||
+		fail "freeze hook environment '$line'"
+
+	post --execution-id "$ID1"
+	expect_rc 0
+	expect_out INFO "thawed"
+	expect_resumed e4
+	expect_resumed xfs
+	expect_resumed btrfs
+	expect_state idle "after post-script"
+	[ "$(counter thaws)" = $((t0 + 1)) ] || fail "thaws counter $(counter thaws), want $((t0 + 1))"
+	expect_log "10-a freeze" "20-b freeze" "30-c freeze" "30-c thaw" "20-b thaw" "10-a thaw"
+	line=$(sed -n 2p "$T/env.20-b")
+	case $line in
+	"thaw post-script $ID1"*) ;;
+	*) fail "thaw hook environment '$line'" ;;
+	esac
+}
+TESTS+=("pre-script and post-script: 0, set frozen then thawed, hook order" t_pre_post)
+
+# Test that dry-run changes nothing: state idle before and after, a writer
+# completes, counters unchanged, hooks get dry-run (never freeze).
+t_dry_run() {
+	local before after
+	mkhook 10-a
+	mkhook 20-b
+	before=$(cat "$SYS"/freezes "$SYS"/thaws "$SYS"/auto_thaws "$SYS"/failures)
+	expect_state idle "before"
+	dry --execution-id "$ID1" --target "$E4" --target "$XFS"
+	expect_rc 0
+	expect_out INFO "$E4"
+	expect_out INFO "$XFS"
+	expect_state idle "after dry-run"
+	expect_writable "$E4" e4
+	expect_writable "$XFS" xfs
+	after=$(cat "$SYS"/freezes "$SYS"/thaws "$SYS"/auto_thaws "$SYS"/failures)
+	[ "$before" = "$after" ] || fail "counters changed: $(oneline "$before") -> $(oneline "$after")"
+	expect_log "10-a dry-run" "20-b dry-run"
+	grep -q "^dry-run dry-run $ID1 " "$T/env.10-a" || fail "dry-run hook environment: $(cat "$T/env.10-a")"
+}
+TESTS+=("dry-run: 0 and changes nothing" t_dry_run)
+
+# Test that usage errors exit 1, say so on stdout, and change nothing.
+t_usage() {
+	local f0 args word bad=""
+	f0=$(counter failures)
+	mkhook 10-a
+	expect_state idle "before"
+	for args in "bogus" "" "pre-script --execution-id none" \
+		"pre-script --execution-id 1234" \
+		"pre-script --execution-id $ID1-0" \
+		"pre-script --timeout 0" "pre-script --timeout 3601" \
+		"pre-script --timeout abc" "pre-script --timeout 1.5" \
+		"pre-script --bogus" "post-script --bogus" "dry-run --timeout" \
+		"post-script --target $E4" "pre-script extra-word" "status --force"; do
+		# shellcheck disable=SC2086 # the words are the arguments
+		set -- $args
+		word=${1:-}
+		[ $# -gt 0 ] && shift
+		case $word in
+		pre-script | post-script | dry-run)
+			sf "$word" --hooks-dir "$T/hooks" --config /dev/null "$@" ;;
+		"") sf ;;
+		*) sf "$word" "$@" ;;
+		esac
+		if [ "$RC" != 1 ]; then
+			bad="$bad; '$CALL' exit $RC, want 1"
+		elif ! grep -Eq '^ERROR: ' "$T/out"; then
+			bad="$bad; '$CALL' printed no 'ERROR: ' line on stdout (stderr: $(head -n 1 "$T/err"))"
+		fi
+	done
+	[ -z "$bad" ] || fail "${bad#; }"
+	expect_state idle "after"
+	[ ! -e "$T/log" ] || fail "a hook ran for a usage error"
+	[ "$(counter failures)" = "$f0" ] || fail "failures counter changed"
+}
+TESTS+=("usage errors: 1" t_usage)
+
+# Test that a nonexistent target fails the pre-script with 201 and leaves
+# nothing frozen (the valid target before it is writable).
+t_bad_target() {
+	expect_state idle "before"
+	pre --target "$E4" --target /nonexistent/sf-ht
+	expect_rc 201
+	expect_out ERROR "/nonexistent/sf-ht"
+	expect_state idle "after"
+	expect_writable "$E4" e4
+	post
+	expect_rc 205
+}
+TESTS+=("pre-script with a nonexistent target: 201, nothing frozen" t_bad_target)
+
+# Test that a failing freeze hook aborts the pre-script with 201 before
+# anything is frozen, the hooks before it get thaw in reverse order, and the
+# hooks after it never run.
+t_hook_fails() {
+	mkhook 10-a
+	mkhook 20-b
+	mkhook 30-c 1
+	mkhook 40-d
+	expect_state idle "before"
+	pre --execution-id "$ID1" --target "$E4" --target "$XFS"
+	expect_rc 201
+	expect_out ERROR "30-c"
+	expect_out INFO "\[hook 30-c] hello from 30-c"
+	expect_state idle "after"
+	expect_writable "$E4" e4
+	expect_writable "$XFS" xfs
+	expect_log "10-a freeze" "20-b freeze" "30-c freeze" "20-b thaw" "10-a thaw"
+}
+TESTS+=("freeze hook fails: 201, earlier hooks thawed in reverse" t_hook_fails)
+
+# Test that a freeze hook that outlives hook_timeout (config file) is killed
+# and the pre-script exits 201 soon after, the earlier hook thawed.
+t_hook_timeout() {
+	local start took
+	CONF=$T/conf
+	printf '# test config\nhook_timeout = 2\n' >"$CONF"
+	mkhook 10-a
+	mkhook 20-slow 0 0 30
+	start=$(date +%s)
+	pre --target "$E4"
+	took=$(($(date +%s) - start))
+	expect_rc 201
+	expect_out ERROR "20-slow"
+	[ "$took" -lt 15 ] || fail "pre-script took $took s with hook_timeout = 2"
+	expect_state idle "after"
+	expect_writable "$E4" e4
+	expect_log "10-a freeze" "20-slow freeze" "10-a thaw"
+}
+TESTS+=("freeze hook times out: 201, killed, earlier hooks thawed" t_hook_timeout)
+
+# Test that a post-script with another execution id exits 202 and leaves
+# the set frozen; --force then thaws it (0).
+t_id_mismatch() {
+	mkhook 10-a
+	pre --execution-id "$ID1" --target "$E4"
+	expect_rc 0
+	expect_state frozen "after pre-script"
+	expect_frozen "$E4" e4
+	post --execution-id "$ID2"
+	expect_rc 202
+	expect_out ERROR "execution id|$ID1|$ID2"
+	expect_state frozen "after the mismatched post-script"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "execution_id changed"
+	! done_within e4 1 || fail "the writer completed: the set was thawed"
+	post --execution-id "$ID2" --force
+	expect_rc 0
+	expect_out INFO "thawed"
+	expect_resumed e4
+	expect_state idle "after --force"
+}
+TESTS+=("post-script with another execution id: 202, still frozen; --force: 0" t_id_mismatch)
+
+# Test that a failing thaw hook makes the post-script exit 202, the set is
+# thawed anyway, and the other thaw hooks still run in reverse order.
+t_thaw_hook_fails() {
+	mkhook 10-a
+	mkhook 20-bad 0 1
+	mkhook 30-c
+	pre --execution-id "$ID1" --target "$XFS"
+	expect_rc 0
+	expect_frozen "$XFS" xfs
+	post --execution-id "$ID1"
+	expect_rc 202
+	expect_out ERROR "hook"
+	expect_resumed xfs
+	expect_state idle "after"
+	expect_log "10-a freeze" "20-bad freeze" "30-c freeze" "30-c thaw" "20-bad thaw" "10-a thaw"
+}
+TESTS+=("thaw hook fails: 202, thawed anyway" t_thaw_hook_fails)
+
+# Test that a post-script after the kernel's auto-thaw exits 203, and the
+# thaw hooks still run (a lock a hook took is released).
+t_auto_thaw() {
+	local a0
+	mkhook 10-a
+	a0=$(counter auto_thaws)
+	pre --execution-id "$ID1" --timeout 1 --target "$E4" --target "$BTRFS"
+	expect_rc 0
+	expect_state frozen "after pre-script"
+	writer "$E4" e4
+	sleep 2.5
+	expect_state auto-thawed "2.5 s after a 1 s timeout"
+	done_within e4 "$RESUME_S" || fail "the writer did not resume after the auto-thaw"
+	[ "$(counter auto_thaws)" = $((a0 + 1)) ] || fail "auto_thaws counter $(counter auto_thaws)"
+	post --execution-id "$ID1"
+	expect_rc 203
+	expect_out ERROR "thawed|auto"
+	expect_state idle "after post-script"
+	expect_log "10-a freeze" "10-a thaw"
+	grep -q "^thaw post-script $ID1" "$T/env.10-a" || fail "thaw hook environment: $(cat "$T/env.10-a")"
+}
+TESTS+=("post-script after auto-thaw: 203, thaw hooks ran" t_auto_thaw)
+
+# Test that a pre-script or dry-run while a set is frozen exits 204, runs
+# no freeze, and leaves the first set as it was.
+t_already_frozen() {
+	pre --execution-id "$ID1" --target "$E4"
+	expect_rc 0
+	mkhook 10-a
+	pre --execution-id "$ID2" --target "$XFS"
+	expect_rc 204
+	expect_out ERROR "frozen"
+	expect_state frozen "after the second pre-script"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "execution_id is $(cat "$SYS/execution_id")"
+	expect_writable "$XFS" xfs
+	expect_frozen "$E4" e4
+	dry --execution-id "$ID2" --target "$XFS"
+	expect_rc 204
+	expect_out ERROR "frozen"
+	# Freeze hooks need not run for a doomed pre-script; if they did, they
+	# must have been thawed again.
+	[ "$(grep -c ' freeze$' "$T/log" 2>/dev/null)" = "$(grep -c ' thaw$' "$T/log" 2>/dev/null)" ] ||
+		fail "freeze hooks ran and were not thawed: $(cat "$T/log")"
+	post --execution-id "$ID1"
+	expect_rc 0
+	expect_resumed e4
+}
+TESTS+=("pre-script and dry-run while frozen: 204" t_already_frozen)
+
+# Test that a target frozen by someone else (fsfreeze -f) makes the
+# pre-script exit 204 and nothing else is frozen.
+t_frozen_elsewhere() {
+	fsfreeze -f "$XFS"
+	remember fsfreeze -u "$XFS"
+	pre --target "$E4" --target "$XFS" --target "$BTRFS"
+	expect_rc 204
+	expect_out ERROR "$XFS|already frozen"
+	expect_state idle "after"
+	expect_writable "$E4" e4
+	expect_writable "$BTRFS" btrfs
+	expect_frozen "$XFS" xfs
+	fsfreeze -u "$XFS"
+	expect_resumed xfs
+}
+TESTS+=("target frozen by fsfreeze: 204, nothing else frozen" t_frozen_elsewhere)
+
+# Test that a post-script while nothing is frozen exits 205, and the thaw
+# hooks still run.
+t_not_frozen() {
+	mkhook 10-a
+	mkhook 20-b
+	expect_state idle "before"
+	post --execution-id "$ID1"
+	expect_rc 205
+	expect_out ERROR "nothing is frozen|not frozen"
+	expect_state idle "after"
+	expect_log "20-b thaw" "10-a thaw"
+}
+TESTS+=("post-script while idle: 205, thaw hooks ran" t_not_frozen)
+
+# Test that a freeze hook exiting 75 (not ready) makes the pre-script exit
+# 206 after the same rollback, nothing frozen.
+t_hook_not_ready() {
+	mkhook 10-a
+	mkhook 20-nr 75
+	mkhook 30-c
+	pre --target "$E4"
+	expect_rc 206
+	expect_out ERROR "20-nr"
+	expect_state idle "after"
+	expect_writable "$E4" e4
+	expect_log "10-a freeze" "20-nr freeze" "10-a thaw"
+}
+TESTS+=("freeze hook not ready (75): 206" t_hook_not_ready)
+
+# Test that without the module the pre-script exits 206 and says how to get
+# it (or, where the module is installed, loads it and succeeds).
+t_no_module() {
+	rmmod snapfreeze || fail "cannot rmmod snapfreeze"
+	[ ! -d "$SYS" ] || fail "$SYS still there after rmmod"
+	pre --target "$E4"
+	if modprobe -n -q snapfreeze 2>/dev/null; then
+		# Installed: the family's autoload or libkmod must bring it back.
+		expect_rc 0
+		[ -d "$SYS" ] || fail "exit 0 but the module is not loaded"
+		expect_frozen "$E4" e4
+		post
+		expect_rc 0
+		expect_resumed e4
+	else
+		expect_rc 206
+		expect_out ERROR "module"
+		expect_writable "$E4" e4
+		grep -q '^snapfreeze ' /proc/modules && fail "the module is loaded after exit 206"
+	fi
+	insmod "$MODULE" 2>/dev/null || grep -q '^snapfreeze ' /proc/modules ||
+		fail "cannot insmod $MODULE again"
+	expect_state idle "after insmod"
+}
+TESTS+=("module missing: 206" t_no_module)
+
+# Test that status --json is one valid JSON object with the state, id,
+# targets, remaining time and counters, idle and frozen.
+t_status_json() {
+	sf status --json
+	expect_rc 0
+	python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || fail "status --json (idle) is not JSON: $(cat "$T/out")"
+	jq -e 'type == "object" and .state == "idle" and has("execution_id")
+		and (.targets | type == "array" and length == 0)
+		and (.remaining_ms | type == "number")
+		and ([.freezes, .thaws, .auto_thaws, .failures] | all(type == "number"))' \
+		"$T/out" >/dev/null || fail "status --json (idle): $(cat "$T/out")"
+	pre --execution-id "$ID1" --timeout 60 --target "$E4" --target "$XFS"
+	expect_rc 0
+	sf status --json
+	expect_rc 0
+	python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || fail "status --json (frozen) is not JSON: $(cat "$T/out")"
+	jq -e --arg id "$ID1" '.state == "frozen" and .execution_id == $id
+		and (.targets | length == 2)
+		and .remaining_ms > 0 and .remaining_ms <= 60000
+		and .freezes >= 1' "$T/out" >/dev/null || fail "status --json (frozen): $(cat "$T/out")"
+	sf status
+	expect_rc 0
+	grep -q frozen "$T/out" || fail "status does not say frozen: $(cat "$T/out")"
+	post --execution-id "$ID1"
+	expect_rc 0
+}
+TESTS+=("status --json: valid JSON, idle and frozen" t_status_json)
+
+# Test that the config file's timeout, target and hooks_dir keys apply,
+# and that command-line options override them.
+t_config() {
+	local ms
+	mkhook 10-a
+	CONF=$T/conf
+	cat >"$CONF" <<-EOF
+	# snapfreeze test config
+	timeout = 7
+	target = $XFS
+
+	hooks_dir = $T/hooks
+	EOF
+	sf pre-script --config "$CONF" --execution-id "$ID1"
+	expect_rc 0
+	expect_state frozen "after pre-script"
+	[ "$(awk '{ print $2 }' "$SYS/targets")" = "$(devno "$XFS")" ] ||
+		fail "config target ignored: $(oneline "$(cat "$SYS/targets")")"
+	ms=$(cat "$SYS/remaining_ms")
+	((ms > 0 && ms <= 7000)) || fail "remaining_ms $ms with timeout = 7"
+	expect_log "10-a freeze"
+	expect_writable "$E4" e4
+	sf post-script --config "$CONF" --execution-id "$ID1"
+	expect_rc 0
+	expect_log "10-a freeze" "10-a thaw"
+	pre --execution-id "$ID1" --timeout 30 --target "$E4"
+	expect_rc 0
+	[ "$(awk '{ print $2 }' "$SYS/targets")" = "$(devno "$E4")" ] ||
+		fail "--target did not replace the config's: $(oneline "$(cat "$SYS/targets")")"
+	ms=$(cat "$SYS/remaining_ms")
+	[ "$ms" -gt 7000 ] || fail "--timeout 30 did not override timeout = 7: remaining_ms $ms"
+	expect_writable "$XFS" xfs
+	post --execution-id "$ID1"
+	expect_rc 0
+	printf 'timeout = 0\n' >"$CONF"
+	pre
+	expect_rc 1
+	printf 'no_such_key = 1\n' >"$CONF"
+	pre
+	expect_rc 1
+	expect_state idle "after the bad config files"
+}
+TESTS+=("config file keys, overridden by options" t_config)
+
+# Test that target discovery (no --target) takes every block-backed rw
+# filesystem once, from a rw mount, and skips /, tmpfs, a read-only
+# filesystem, an unfreezable one (minix), and collapses bind mounts:
+#
+#   /mnt/ext4           ext4 (vda)  <- /mnt/sf-bind-ro (ro bind of it)
+#   /mnt/ext4/sf-sub    xfs  (bind of /mnt/xfs, nested)
+#   /mnt/sf-bind-rw     ext4b (rw bind, a duplicate)
+#   /mnt/sf-tmpfs       tmpfs                       skipped
+#   /mnt/sf-ro          ext4 on loop, mounted ro    skipped
+#   /mnt/sf-minix       minix on loop (no freeze)   skipped
+t_discovery() {
+	local dev ro_dev minix_dev want got p
+	mkdir -p /mnt/sf-tmpfs /mnt/sf-bind-ro /mnt/sf-bind-rw /mnt/sf-ro /mnt/sf-minix "$E4/sf-sub"
+	remember rmdir "$E4/sf-sub"
+	modprobe loop 2>/dev/null || true
+	mount -t tmpfs sf-ht /mnt/sf-tmpfs
+	remember umount /mnt/sf-tmpfs
+	mount --bind "$E4" /mnt/sf-bind-ro
+	remember umount /mnt/sf-bind-ro
+	mount -o remount,ro,bind /mnt/sf-bind-ro
+	mount --bind "$XFS" "$E4/sf-sub"
+	remember umount "$E4/sf-sub"
+	mount --bind "$E4B" /mnt/sf-bind-rw
+	remember umount /mnt/sf-bind-rw
+	truncate -s 16M "$T/ro.img"
+	mkfs.ext4 -q -F "$T/ro.img"
+	dev=$(losetup -f --show "$T/ro.img")
+	remember losetup -d "$dev"
+	mount -o ro "$dev" /mnt/sf-ro
+	remember umount /mnt/sf-ro
+	ro_dev=$(devno /mnt/sf-ro)
+	truncate -s 8M "$T/minix.img"
+	mkfs.minix "$T/minix.img" >/dev/null
+	dev=$(losetup -f --show "$T/minix.img")
+	remember losetup -d "$dev"
+	mount -t minix "$dev" /mnt/sf-minix
+	remember umount /mnt/sf-minix
+	minix_dev=$(devno /mnt/sf-minix)
+
+	# What must be found: every rw mount of a block device but / and
+	# /boot, minus the unfreezable minix, one per filesystem.
+	want=$(findmnt -rn -o MAJ:MIN,SOURCE,TARGET,OPTIONS | while read -r mm src tgt opts; do
+		src=${src%%\[*}
+		[ -b "$src" ] || continue
+		case $tgt in /|/boot|/boot/*) continue ;; esac
+		case ,$opts, in *,ro,*) continue ;; esac
+		[ "$mm" = "$minix_dev" ] && continue
+		echo "$mm"
+	done | sort -u)
+	for p in "$E4" "$E4B" "$XFS" "$BTRFS"; do
+		echo "$want" | grep -qx "$(devno "$p")" || fail "setup: $p ($(devno "$p")) not in the expected set: $want"
+	done
+	echo "$want" | grep -qx "$ro_dev" && fail "setup: the ro filesystem is in the expected set"
+
+	dry --execution-id "$ID1"
+	expect_rc 0
+	expect_out INFO "/mnt/sf-minix"
+	# The plan: one "would freeze PATH" line per filesystem.
+	got=$(sed -nE 's/^INFO: .*would freeze (\/[^ ]*).*/\1/p' "$T/out")
+	[ -n "$got" ] || fail "no 'INFO: ... would freeze PATH' plan lines"
+	for p in $got; do
+		case $p in
+		/|/mnt/sf-tmpfs|/mnt/sf-ro|/mnt/sf-minix|/mnt/sf-bind-ro) fail "dry-run plans to freeze $p" ;;
+		esac
+	done
+	got=$(for p in $got; do devno "$p"; done | sort)
+	[ "$got" = "$want" ] || fail "dry-run plan devices '$(oneline "$got")', want '$(oneline "$want")' (each once)"
+	expect_state idle "after dry-run"
+
+	pre --execution-id "$ID1" --timeout 60
+	expect_rc 0
+	expect_state frozen "after pre-script"
+	got=$(awk '{ print $2 }' "$SYS/targets" | sort)
+	[ "$got" = "$want" ] || fail "frozen set '$(oneline "$got")', want '$(oneline "$want")': $(oneline "$(cat "$SYS/targets")")"
+	awk '{ print $1 }' "$SYS/targets" | grep -qx /mnt/sf-bind-ro && fail "ext4 frozen through its read-only bind mount"
+	expect_frozen /mnt/sf-bind-rw e4b
+	expect_writable /mnt/sf-tmpfs tmpfs
+	expect_writable /mnt/sf-minix minix
+	post --execution-id "$ID1"
+	expect_rc 0
+	expect_resumed e4b
+	expect_state idle "after post-script"
+}
+TESTS+=("discovery: block rw filesystems once, not /, tmpfs, ro, unfreezable" t_discovery)
+
+# Test that a filesystem on a loop device backed by a file on another
+# target is frozen first, whatever the order given, so the pre-script does
+# not stall until the auto-thaw:
+#
+#   /mnt/ext4/sf-loop.img -> /dev/loopN -> /mnt/loopfs (ext4)
+t_loop_order() {
+	local dev start took first
+	modprobe loop 2>/dev/null || true
+	truncate -s 24M "$E4/sf-loop.img"
+	remember rm -f "$E4/sf-loop.img"
+	mkfs.ext4 -q -F "$E4/sf-loop.img"
+	dev=$(losetup -f --show "$E4/sf-loop.img")
+	remember losetup -d "$dev"
+	mkdir -p /mnt/loopfs
+	mount "$dev" /mnt/loopfs
+	remember umount /mnt/loopfs
+	# Dirty data on the upper filesystem: its flush writes to the file.
+	dd if=/dev/zero of=/mnt/loopfs/dirty bs=1M count=4 status=none
+
+	start=$(date +%s)
+	pre --execution-id "$ID1" --timeout 30 --target "$E4" --target /mnt/loopfs
+	took=$(($(date +%s) - start))
+	expect_rc 0
+	[ "$took" -lt 20 ] || fail "pre-script took $took s: it waited for the auto-thaw"
+	expect_state frozen "after pre-script"
+	first=$(head -n 1 "$SYS/targets" | awk '{ print $2 }')
+	[ "$first" = "$(devno /mnt/loopfs)" ] || fail "freeze order: $(cat "$SYS/targets")"
+	expect_frozen /mnt/loopfs loop
+	expect_frozen "$E4" e4
+	post --execution-id "$ID1"
+	expect_rc 0
+	expect_resumed loop
+	expect_resumed e4
+	expect_state idle "after post-script"
+}
+TESTS+=("loop-backed filesystem frozen before its host: 0" t_loop_order)
+
+# --- main
+
+if [ ! -x "$HELPER" ]; then
+	echo "helper_test: $HELPER is not built"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+if [ ! -d "$SYS" ]; then
+	echo "helper_test: the snapfreeze module is not loaded ($SYS missing)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+for m in "$E4" "$E4B" "$XFS" "$BTRFS"; do
+	if ! mountpoint -q "$m"; then
+		echo "helper_test: $m is not mounted"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+if [ -n "${SF_HT_ONLY:-}" ]; then
+	sel=()
+	for ((i = 0; i < ${#TESTS[@]}; i += 2)); do
+		case " $SF_HT_ONLY " in *" ${TESTS[i + 1]} "*) sel+=("${TESTS[@]:i:2}") ;; esac
+	done
+	TESTS=(${sel[@]+"${sel[@]}"})
+fi
+echo "KTAP version 1"
+echo "1..$((${#TESTS[@]} / 2))"
+for ((i = 0; i < ${#TESTS[@]}; i += 2)); do
+	run_test "${TESTS[i]}" "${TESTS[i + 1]}"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
