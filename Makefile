@@ -7,6 +7,11 @@
 #                      and the test programs
 #   make KDIR=...      build the module against any other kernel tree
 #   make check         quality gates, then the VM test suite
+#   make check KVER=S  the same for Debian's kernel series S (5.10, 6.1, 6.12,
+#                      7: fetched and cached by tests/kernels/prepare), plus
+#                      a W=1 build for S; the suite boots that kernel
+#   make w1 KVER=S     W=1 build for series S alone, failing on any warning
+#   make matrix        every series: W=1 build and full suite, one table
 #   make lint          the quality gates alone: checkpatch --strict, sparse,
 #                      a W=1 build, all of them warning-free
 #   make test          the VM test suite alone
@@ -41,8 +46,15 @@ KMOD_SRCS := $(wildcard $(TOP)/kmod/*.c $(TOP)/kmod/*.h) $(TOP)/kmod/Kbuild
 LINT_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	include/uapi/linux/snapfreeze.h
 
-.PHONY: all module user tests lint checkpatch sparse w1 check test demo \
-	install install-module clean
+.PHONY: all module user tests lint checkpatch sparse w1 w1-host check test \
+	demo matrix install install-module clean
+
+# Kernel series for check/w1/test (tests/kernels/README.md); empty: the
+# installed kernel, as always.
+KVER ?=
+KERNELS := $(TOP)/tests/kernels
+# The W=1 build against KDIR: `w1`, or `w1-host` when `w1` means KVER's.
+HOST_W1 := $(if $(KVER),w1-host,w1)
 
 PREFIX ?= /usr
 DESTDIR ?=
@@ -75,7 +87,7 @@ checkpatch: $(CHECKPATCH)
 
 # Both build the module from scratch so that every file is checked, and fail
 # on any diagnostic, not only on errors.
-sparse w1:
+sparse $(HOST_W1):
 	$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean >/dev/null
 	$(MAKE) -C $(KDIR) M=$(TOP)/kmod $(if $(filter sparse,$@),C=2,W=1) \
 		modules 2>$(BUILD)/$@.log; rc=$$?; cat $(BUILD)/$@.log; \
@@ -85,13 +97,28 @@ sparse w1:
 $(BUILD):
 	@mkdir -p $@
 
-sparse w1: | $(BUILD)
+sparse $(HOST_W1): | $(BUILD)
 
-lint: checkpatch sparse w1
+ifneq ($(KVER),)
+# W=1 for the series, built where tests/kernels/prepare decided (host or
+# the series' chroot).
+w1:
+	$(KERNELS)/w1 $(KVER)
+endif
 
+lint: checkpatch sparse $(HOST_W1) $(if $(KVER),w1)
+
+ifeq ($(KVER),)
 test: KDIR := $(VM_KDIR)
 test: module user tests
 	SF_KREL=$(VM_KREL) $(TOP)/tests/run
+else
+test: user tests
+	SF_SERIES=$(KVER) $(TOP)/tests/run
+endif
+
+matrix: user tests
+	$(KERNELS)/matrix
 
 check: lint
 	@$(MAKE) --no-print-directory test

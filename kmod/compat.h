@@ -36,7 +36,7 @@
  *    can drop our hold either.
  */
 #if defined(SF_HAVE_FREEZE_OWNER)
-#define SF_FREEZE_HOLD "an exclusive kernel holder"
+#define SF_FREEZE_HOLD "kernel-exclusive"
 #define SF_FREEZE_WHO (FREEZE_EXCL | FREEZE_HOLDER_KERNEL)
 
 static inline int __sf_freeze_super(struct super_block *sb)
@@ -53,7 +53,7 @@ static inline int __sf_thaw_super(struct super_block *sb)
 	return thaw_super(sb, SF_FREEZE_WHO, THIS_MODULE);
 }
 #elif defined(SF_HAVE_FREEZE_HOLDER)
-#define SF_FREEZE_HOLD "a kernel holder"
+#define SF_FREEZE_HOLD "kernel"
 
 static inline int __sf_freeze_super(struct super_block *sb)
 {
@@ -69,7 +69,7 @@ static inline int __sf_thaw_super(struct super_block *sb)
 	return thaw_super(sb, FREEZE_HOLDER_KERNEL);
 }
 #else
-#define SF_FREEZE_HOLD "the only holder"
+#define SF_FREEZE_HOLD "anonymous"
 
 static inline int __sf_freeze_super(struct super_block *sb)
 {
@@ -161,11 +161,15 @@ static inline struct super_block *__sf_bdev_super(struct block_device *bdev)
 #endif
 
 #ifdef SF_COMPAT_NO_BDEV_LOOKUP
+#define SF_BDEV_TARGETS 0
+
 static inline struct super_block *sf_bdev_get_super(dev_t dev)
 {
 	return ERR_PTR(-EOPNOTSUPP);
 }
 #else
+#define SF_BDEV_TARGETS 1
+
 static inline struct super_block *sf_bdev_get_super(dev_t dev)
 {
 	struct super_block *sb;

@@ -58,8 +58,9 @@ static int __init sf_init(void)
 	ret = sf_netlink_init();
 	if (ret)
 		goto err_reboot;
-	pr_info("loaded, family %s version %d, freezing as %s\n",
-		SNAPFREEZE_GENL_NAME, SNAPFREEZE_GENL_VERSION, SF_FREEZE_HOLD);
+	pr_info("loaded, family %s version %d, freeze hold %s, block-device targets %s\n",
+		SNAPFREEZE_GENL_NAME, SNAPFREEZE_GENL_VERSION, SF_FREEZE_HOLD,
+		SF_BDEV_TARGETS ? "yes" : "no");
 	return 0;
 
 err_reboot:

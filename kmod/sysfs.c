@@ -83,6 +83,23 @@ SF_ATTR_RO(last_error);
 SF_ATTR_RO(last_flush_us);
 SF_ATTR_RO(last_freeze_us);
 
+/* What this kernel lets the module do (docs/kernels.md). */
+static ssize_t freeze_hold_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", SF_FREEZE_HOLD);
+}
+
+static struct kobj_attribute freeze_hold_attr = __ATTR_RO(freeze_hold);
+
+static ssize_t bdev_targets_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", SF_BDEV_TARGETS);
+}
+
+static struct kobj_attribute bdev_targets_attr = __ATTR_RO(bdev_targets);
+
 /*
  * Root writes "thaw" to thaw everything, with no tool at all.  The file
  * mode keeps other users out; CAP_SYS_ADMIN is what THAW demands too.
@@ -112,6 +129,8 @@ static struct attribute *sf_attrs[] = {
 	&last_error_attr.attr,
 	&last_flush_us_attr.attr,
 	&last_freeze_us_attr.attr,
+	&freeze_hold_attr.attr,
+	&bdev_targets_attr.attr,
 	&control_attr.attr,
 	NULL
 };

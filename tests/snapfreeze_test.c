@@ -1214,8 +1214,22 @@ SF_TEST(fs, block_device_target, 60)
 
 	if (!self->dev)
 		SKIP(return, "%s is not set", disks[variant->disk].env_dev);
-	if (variant->disk == FS_BTRFS)
-		SKIP(return, "btrfs device nodes are not resolved on 6.1 (ENODEV by design); give a path");
+	/* Kernels that cannot map a device say so, and freeze nothing. */
+	if (sysfs_num("bdev_targets") == 0) {
+		EXPECT_EQ(-EOPNOTSUPP, FREEZE(c, self->r, ID_A, LONG_TMO, 0,
+					      NULL, self->dev));
+		EXPECT_STREQ("cannot map a block device on this kernel: give a mount point",
+			     self->r->msg);
+		EXPECT_TRUE(writable(c, self->dir));
+		return;
+	}
+	/* btrfs publishes no device-to-filesystem link on these kernels. */
+	if (variant->disk == FS_BTRFS) {
+		EXPECT_EQ(-ENODEV, FREEZE(c, self->r, ID_A, LONG_TMO, 0,
+					  NULL, self->dev));
+		EXPECT_TRUE(writable(c, self->dir));
+		return;
+	}
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->dev));
 	w = writer_start(c, self->dir);
 	EXPECT_TRUE(writer_blocked(c, w));
@@ -1741,8 +1755,15 @@ SF_TEST(sf, block_device_without_filesystem, 60)
 	loopdev[strcspn(loopdev, "\n")] = '\0';
 	if (!loopdev[0])
 		SKIP(return, "no loop device (losetup failed)");
-	EXPECT_EQ(-ENODEV, FREEZE(c, self->r, ID_A, LONG_TMO, 0, &off, loopdev));
-	EXPECT_STREQ("no mounted filesystem on this block device", self->r->msg);
+	if (sysfs_num("bdev_targets") == 0) {
+		EXPECT_EQ(-EOPNOTSUPP, FREEZE(c, self->r, ID_A, LONG_TMO, 0,
+					      &off, loopdev));
+	} else {
+		EXPECT_EQ(-ENODEV, FREEZE(c, self->r, ID_A, LONG_TMO, 0, &off,
+					  loopdev));
+		EXPECT_STREQ("no mounted filesystem on this block device",
+			     self->r->msg);
+	}
 	EXPECT_EQ(off, self->r->offset);
 	EXPECT_EQ(0, run("losetup -d '%s'", loopdev));
 	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
@@ -1944,6 +1965,39 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
 	run("umount '%s'", mnt);
 	rmdir(mnt);
 	run("losetup -d '%s'", loopdev);
+}
+
+/*
+ * Test who may thaw a snapfreeze freeze (docs/kernels.md): up to 6.5 the
+ * freeze is anonymous and `fsfreeze -u` thaws it (a THAW then finds it
+ * gone and still succeeds); from 6.6 it is a kernel hold that
+ * `fsfreeze -u` cannot drop, and the writer stays blocked until THAW.
+ */
+SF_TEST(sf, who_may_thaw, 60)
+{
+	struct ctx *c = &self->c;
+	char hold[32];
+	int w, ret;
+
+	ASSERT_NE(NULL, sysfs_str("freeze_hold", hold, sizeof(hold)));
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
+	w = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w));
+	ret = run("fsfreeze -u '%s' 2>/dev/null", self->ext4);
+	TH_LOG("freeze hold %s: fsfreeze -u exited %d", hold, ret);
+	if (!strcmp(hold, "anonymous")) {
+		EXPECT_EQ(0, ret);
+		EXPECT_TRUE(writer_done(c, w));
+		EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	} else {
+		EXPECT_TRUE(!strcmp(hold, "kernel") ||
+			    !strcmp(hold, "kernel-exclusive"));
+		EXPECT_NE(0, ret);
+		EXPECT_TRUE(writer_blocked(c, w));
+		EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+		EXPECT_TRUE(writer_done(c, w));
+	}
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
 }
 
 /* Test that unloading the module while frozen thaws first. */
