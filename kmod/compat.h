@@ -111,7 +111,8 @@ static inline bool sf_super_frozen(struct super_block *sb)
 }
 
 /*
- * The superblock mounted on block device @dev, with an active reference;
+ * The superblock mounted on block device @dev (whose node is @path), with
+ * an active reference;
  * NULL when there is none; ERR_PTR(-EOPNOTSUPP) when this kernel gives a
  * module no way to tell.  The block device is looked up in the bdev
  * filesystem, never opened: an open may load a driver, and a driver
@@ -163,14 +164,42 @@ static inline struct super_block *__sf_bdev_super(struct block_device *bdev)
 #ifdef SF_COMPAT_NO_BDEV_LOOKUP
 #define SF_BDEV_TARGETS 0
 
-static inline struct super_block *sf_bdev_get_super(dev_t dev)
+static inline struct super_block *sf_bdev_get_super(const char *path,
+						    dev_t dev)
 {
 	return ERR_PTR(-EOPNOTSUPP);
+}
+#elif defined(SF_HAVE_LOOKUP_BDEV_PTR)
+#define SF_BDEV_TARGETS 1
+
+/*
+ * Up to 5.10, bdev inodes are hashed by a mix of the device number; the
+ * only exported way in is lookup_bdev() on the node's path, which finds
+ * or allocates the block_device without opening it (2e5a0797a9ef "block:
+ * remove i_bdev" changed both, 5.11).
+ */
+static inline struct super_block *sf_bdev_get_super(const char *path,
+						    dev_t dev)
+{
+	struct block_device *bdev;
+	struct super_block *sb;
+
+	bdev = lookup_bdev(path);
+	if (IS_ERR(bdev))
+		return NULL;
+	sb = bdev->bd_dev == dev ? __sf_bdev_super(bdev) : NULL;
+	bdput(bdev);
+	if (sb && !(READ_ONCE(sb->s_flags) & SB_BORN)) {
+		deactivate_super(sb);
+		sb = NULL;
+	}
+	return sb;
 }
 #else
 #define SF_BDEV_TARGETS 1
 
-static inline struct super_block *sf_bdev_get_super(dev_t dev)
+static inline struct super_block *sf_bdev_get_super(const char *path,
+						    dev_t dev)
 {
 	struct super_block *sb;
 	struct inode *inode;

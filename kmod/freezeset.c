@@ -141,7 +141,7 @@ static struct super_block *path_get_super(const char *name, int *errp,
 		*errp = -EACCES;
 		*msgp = "device node on a nodev mount";
 	} else if (S_ISBLK(inode->i_mode)) {
-		sb = sf_bdev_get_super(inode->i_rdev);
+		sb = sf_bdev_get_super(name, inode->i_rdev);
 		if (IS_ERR(sb)) {
 			*errp = PTR_ERR(sb);
 			*msgp = "cannot map a block device on this kernel: give a mount point";
