@@ -130,7 +130,7 @@ int sf_hook_run(const struct sf_hooks *h, unsigned int i, const char *arg)
 	int64_t deadline, start = sf_now_ms();
 	char buf[4096];
 	size_t len = 0;
-	bool open = true, killed = false, termed = false;
+	bool pipe_open = true, killed = false, termed = false;
 	int fds[2], status;
 	pid_t pid;
 
@@ -170,11 +170,11 @@ int sf_hook_run(const struct sf_hooks *h, unsigned int i, const char *arg)
 			kill(pid, SIGKILL);
 			deadline = now + 1000;
 		}
-		if (!open || poll(&p, 1, 100) <= 0)
+		if (!pipe_open || poll(&p, 1, 100) <= 0)
 			continue;
 		n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
 		if (n <= 0) {
-			open = false;
+			pipe_open = false;
 			continue;
 		}
 		len += n;
@@ -182,7 +182,7 @@ int sf_hook_run(const struct sf_hooks *h, unsigned int i, const char *arg)
 	}
 	/* What it wrote before exiting; children it left may write on. */
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	while (open) {
+	while (pipe_open) {
 		ssize_t n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
 
 		if (n <= 0)
