@@ -112,7 +112,7 @@ static inline bool sf_super_frozen(struct super_block *sb)
 
 /*
  * The superblock mounted on block device @dev (whose node is @path), with
- * an active reference;
+ * an active reference, possibly not yet fully set up (the caller checks);
  * NULL when there is none; ERR_PTR(-EOPNOTSUPP) when this kernel gives a
  * module no way to tell.  The block device is looked up in the bdev
  * filesystem, never opened: an open may load a driver, and a driver
@@ -189,10 +189,6 @@ static inline struct super_block *sf_bdev_get_super(const char *path,
 		return NULL;
 	sb = bdev->bd_dev == dev ? __sf_bdev_super(bdev) : NULL;
 	bdput(bdev);
-	if (sb && !(READ_ONCE(sb->s_flags) & SB_BORN)) {
-		deactivate_super(sb);
-		sb = NULL;
-	}
 	return sb;
 }
 #else
@@ -209,11 +205,6 @@ static inline struct super_block *sf_bdev_get_super(const char *path,
 		return NULL;
 	sb = __sf_bdev_super(I_BDEV(inode));
 	iput(inode);
-	/* Claimed, or published, before the filesystem is fully set up. */
-	if (sb && !(READ_ONCE(sb->s_flags) & SB_BORN)) {
-		deactivate_super(sb);
-		sb = NULL;
-	}
 	return sb;
 }
 #endif

@@ -142,6 +142,11 @@ static struct super_block *path_get_super(const char *name, int *errp,
 		*msgp = "device node on a nodev mount";
 	} else if (S_ISBLK(inode->i_mode)) {
 		sb = sf_bdev_get_super(name, inode->i_rdev);
+		/* Claimed, or published, before it is fully set up. */
+		if (!IS_ERR_OR_NULL(sb) && !(READ_ONCE(sb->s_flags) & SB_BORN)) {
+			deactivate_super(sb);
+			sb = NULL;
+		}
 		if (IS_ERR(sb)) {
 			*errp = PTR_ERR(sb);
 			*msgp = "cannot map a block device on this kernel: give a mount point";
