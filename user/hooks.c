@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 
 /* How long a hook has after SIGTERM before SIGKILL. */
 #define SF_HOOK_KILL_GRACE_MS 5000
+/* Without a pidfd, how often to look whether the hook has exited. */
+#define SF_HOOK_TICK_MS 250
 
 static bool has_suffix(const char *name, const char *suffix)
 {
@@ -125,13 +128,36 @@ static void child(const struct sf_hooks *h, unsigned int i, const char *arg,
 	_exit(127);
 }
 
+/* A descriptor that polls readable when @pid exits, or -1 (kernel < 5.3). */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+/* How long to sleep in poll(): until @deadline, or a tick without a pidfd. */
+static int poll_timeout(int64_t deadline, int pidfd)
+{
+	int64_t left = deadline - sf_now_ms();
+
+	if (left < 0)
+		left = 0;
+	if (pidfd < 0 && left > SF_HOOK_TICK_MS)
+		left = SF_HOOK_TICK_MS;
+	return left;
+}
+
 int sf_hook_run(const struct sf_hooks *h, unsigned int i, const char *arg)
 {
 	int64_t deadline, start = sf_now_ms();
 	char buf[4096];
 	size_t len = 0;
 	bool pipe_open = true, killed = false, termed = false;
-	int fds[2], status;
+	int fds[2], status, pidfd;
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC))
@@ -146,14 +172,20 @@ int sf_hook_run(const struct sf_hooks *h, unsigned int i, const char *arg)
 	if (pid == 0)
 		child(h, i, arg, fds[1]);
 	close(fds[1]);
+	pidfd = open_pidfd(pid);
 
 	/*
 	 * Wait for the hook itself, not for EOF: a hook may leave a process
-	 * behind (a database session holding a lock) that keeps the pipe open.
+	 * behind (a database session holding a lock) that keeps the pipe open,
+	 * or close its output early (exec >>logfile) and run on.  poll()
+	 * sleeps until output, the hook's exit (its pidfd) or the deadline.
 	 */
 	deadline = start + h->timeout_s * 1000LL;
 	for (;;) {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		struct pollfd p[2] = {
+			{ .fd = pipe_open ? fds[0] : -1, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		int64_t now = sf_now_ms();
 		ssize_t n;
@@ -170,7 +202,8 @@ int sf_hook_run(const struct sf_hooks *h, unsigned int i, const char *arg)
 			kill(pid, SIGKILL);
 			deadline = now + 1000;
 		}
-		if (!pipe_open || poll(&p, 1, 100) <= 0)
+		if (poll(p, 2, poll_timeout(deadline, pidfd)) <= 0 ||
+		    !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
 		if (n <= 0) {
@@ -180,6 +213,8 @@ int sf_hook_run(const struct sf_hooks *h, unsigned int i, const char *arg)
 		len += n;
 		relay(h->names[i], buf, &len, false);
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	/* What it wrote before exiting; children it left may write on. */
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	while (pipe_open) {
