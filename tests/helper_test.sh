@@ -359,6 +359,44 @@ t_usage() {
 }
 TESTS+=("usage errors: 1" t_usage)
 
+# Test that a configuration that is not a regular text file of at most
+# 64 KiB, or an option given twice, is a usage error (1) at once: nothing
+# frozen, no hook run.  A NUL used to hide the rest of a line (and the
+# pre-script froze), a directory read as empty, /dev/zero never ended.
+t_bad_config() {
+	local conf bad="" start
+	mkhook 10-a
+	printf '\0\1\2garbage' >"$T/garbage.conf"
+	printf 'timeout = 5\0 junk\n' >"$T/nul.conf"
+	head -c 65537 /dev/zero | tr '\0' '#' >"$T/big.conf"
+	mkfifo "$T/fifo.conf"
+	expect_state idle "before"
+	start=$(date +%s)
+	for conf in "$T/garbage.conf" "$T/nul.conf" "$T/big.conf" "$T/fifo.conf" \
+		/run /dev/zero; do
+		sf pre-script --hooks-dir "$T/hooks" --config "$conf" --target "$E4"
+		if [ "$RC" != 1 ]; then
+			bad="$bad; '$CALL' exit $RC, want 1"
+		elif ! grep -Eq "^ERROR: .*$conf" "$T/out"; then
+			bad="$bad; '$CALL' printed no 'ERROR: ' line naming $conf"
+		fi
+	done
+	for args in "--execution-id $ID1 --execution-id $ID2" \
+		"--timeout 5 --timeout 5" "--config /dev/null --config /dev/null"; do
+		# shellcheck disable=SC2086 # the words are the arguments
+		sf pre-script --hooks-dir "$T/hooks" --target "$E4" $args
+		[ "$RC" = 1 ] || bad="$bad; '$CALL' exit $RC, want 1"
+		grep -Eq '^ERROR: .*given twice' "$T/out" ||
+			bad="$bad; '$CALL' printed no 'ERROR: ... given twice' line"
+	done
+	[ -z "$bad" ] || fail "${bad#; }"
+	[ $(($(date +%s) - start)) -lt 60 ] || fail "the bad configurations took $(($(date +%s) - start)) s"
+	expect_state idle "after"
+	expect_writable "$E4" e4
+	[ ! -e "$T/log" ] || fail "a hook ran for a usage error: $(cat "$T/log")"
+}
+TESTS+=("bad configuration file or repeated option: 1, nothing frozen" t_bad_config)
+
 # Test that a nonexistent target fails the pre-script with 201 and leaves
 # nothing frozen (the valid target before it is writable).
 t_bad_target() {

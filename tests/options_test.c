@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #pragma GCC diagnostic push
@@ -216,6 +217,140 @@ TEST_F(opts, config_errors)
 	/* A file named on the command line must exist; the default need not. */
 	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
 			    "/nonexistent/snapfreeze.conf", NULL));
+}
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+/* What the parser printed so far. */
+static const char *messages(FIXTURE_DATA(opts) *self)
+{
+	fflush(self->err);
+	return self->errbuf ? self->errbuf : "";
+}
+
+/* The parser's messages so far contain @what. */
+#define EXPECT_SAID(what) \
+	EXPECT_NE(NULL, strstr(messages(self), what)) \
+		TH_LOG("no '%s' in: %s", what, messages(self))
+
+/*
+ * Test that a NUL or another control character makes the file a usage
+ * error, wherever it is: a NUL used to hide the rest of its line.
+ */
+TEST_F(opts, config_not_text)
+{
+	static const char garbage[] = "\0\1\2garbage";
+	static const char hidden[] = "timeout = 5\0 junk\n";
+	static const char bell[] = "# ring\a\ntimeout = 5\n";
+
+	write_bytes(self->config, garbage, sizeof(garbage) - 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	EXPECT_SAID("not a text file");
+	write_bytes(self->config, hidden, sizeof(hidden) - 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	write_bytes(self->config, bell, sizeof(bell) - 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	/* Tabs and CRLF line ends are text. */
+	write_config(self->config, "\ttimeout\t=\t5\r\ntarget = /a\r\n");
+	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(5, self->o.timeout_s);
+	ASSERT_EQ(1, self->o.nr_targets);
+	EXPECT_STREQ("/a", self->o.targets[0]);
+}
+
+/*
+ * Test that a configuration that is not a regular file is a usage error,
+ * at once (a FIFO or /dev/zero used to block or never end), and that
+ * /dev/null still means "no configuration".
+ */
+TEST_F(opts, config_not_regular)
+{
+	char fifo[64];
+
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/tmp", NULL));
+	EXPECT_SAID("not a regular file");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/dev/zero", NULL));
+	strcpy(fifo, self->config);
+	strcat(fifo, ".fifo");
+	ASSERT_EQ(0, mkfifo(fifo, 0600));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    fifo, NULL));
+	unlink(fifo);
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   "/dev/null", NULL));
+	EXPECT_EQ(60, self->o.timeout_s);
+}
+
+/* Test the size limit: 64 KiB is read, one byte more is a usage error. */
+TEST_F(opts, config_size)
+{
+	char *text = malloc(SF_CONFIG_MAX_BYTES + 2);
+
+	ASSERT_NE(NULL, text);
+	memset(text, '#', SF_CONFIG_MAX_BYTES + 1);
+	memcpy(text, "timeout = 9\n", 12);
+	text[SF_CONFIG_MAX_BYTES - 1] = '\n';
+	write_bytes(self->config, text, SF_CONFIG_MAX_BYTES);
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(9, self->o.timeout_s);
+	write_bytes(self->config, text, SF_CONFIG_MAX_BYTES + 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	EXPECT_SAID("larger than");
+	free(text);
+}
+
+/*
+ * Test that an option given twice is a usage error (a scheduler's template
+ * gone wrong must not pick one id or timeout silently), except --target,
+ * which repeats; and the same for the configuration file's keys.
+ */
+TEST_F(opts, repeated_options)
+{
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--execution-id",
+			    UUID, "--execution-id", "None", NULL));
+	EXPECT_SAID("--execution-id given twice");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/dev/null", "--timeout", "5", "--timeout=6", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/dev/null", "--config", self->config, NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "dry-run", "--config",
+			    "/dev/null", "--hooks-dir", "/a", "--hooks-dir", "/a",
+			    NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "dry-run", "--config",
+			    "/dev/null", "--include-root", "--include-root", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--force",
+			    "--force", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "status", "--json", "--json",
+			    NULL));
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   "/dev/null", "--target", "/a", "--target", "/a", NULL));
+	EXPECT_EQ(2, self->o.nr_targets);
+
+	write_config(self->config, "timeout = 5\ntimeout = 5\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	EXPECT_SAID(":2: timeout given twice");
+	write_config(self->config, "hooks_dir = /a\nhooks_dir = /b\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	write_config(self->config, "target = /a\ntarget = /b\n");
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(2, self->o.nr_targets);
 }
 
 TEST_HARNESS_MAIN

@@ -8,6 +8,10 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include "exitcodes.h"
 #include "options.h"
@@ -39,6 +43,8 @@ void sf_usage(FILE *f)
 "  --config FILE       configuration (default " SF_DEFAULT_CONFIG ")\n"
 "  --force             post-script: thaw even if the execution id differs\n"
 "  --json              status: one JSON object\n"
+"Each option but --target may be given once. The configuration file must be a\n"
+"regular text file of at most 64 KiB (or /dev/null: none).\n"
 "\n"
 "Exit codes:\n"
 "  0    success\n"
@@ -52,6 +58,8 @@ void sf_usage(FILE *f)
 "\n"
 "See snapfreeze(8).\n", f);
 }
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 bool sf_exec_id_valid(const char *id)
 {
@@ -158,25 +166,190 @@ static char *trim(char *s)
 	return s;
 }
 
-static int load_config(struct sf_options *o, const struct given *g,
-		       bool explicit, FILE *err)
+static const char *file_type(mode_t mode)
 {
-	unsigned int lineno = 0, nr_targets = 0, u;
-	char line[4096 + 64];
-	bool b;
-	FILE *f;
-	int ret = -1;
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "not a plain file";
+	}
+}
 
-	f = fopen(o->config, "re");
-	if (!f) {
+/* /dev/null, or a link to it: "no configuration". */
+static bool null_device(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 &&
+	       minor(st->st_rdev) == 3;
+}
+
+/* Text: no NUL, no control character but tab, carriage return, newline. */
+static ssize_t first_non_text(const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = text[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+		    c == 0x7f)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Read the whole file at @path into a NUL-terminated buffer: a regular,
+ * readable text file of at most SF_CONFIG_MAX_BYTES.  The type is checked
+ * before the file is opened, so that opening it has no side effect (a FIFO
+ * would block, a device could act).  *@text is NULL for /dev/null, or for
+ * a missing default file.
+ */
+static int read_config(const char *path, bool explicit, char **text,
+		       FILE *err)
+{
+	size_t len = 0;
+	struct stat st;
+	ssize_t n, bad;
+	char *buf;
+	int fd;
+
+	*text = NULL;
+	if (stat(path, &st)) {
 		if (errno == ENOENT && !explicit)
 			return 0;
-		fprintf(err, "snapfreeze: %s: %s\n", o->config, strerror(errno));
+		fprintf(err, "snapfreeze: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *key, *value, *eq;
+	if (null_device(&st))
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(err, "snapfreeze: %s: not a regular file (%s)\n", path,
+			file_type(st.st_mode));
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fprintf(err, "snapfreeze: %s: %s\n", path,
+			fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	buf = malloc(SF_CONFIG_MAX_BYTES + 2);
+	if (!buf) {
+		close(fd);
+		fprintf(err, "snapfreeze: %s: out of memory\n", path);
+		return -1;
+	}
+	/* One byte more than the limit tells a file that is too large. */
+	while (len <= SF_CONFIG_MAX_BYTES &&
+	       (n = read(fd, buf + len, SF_CONFIG_MAX_BYTES + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(err, "snapfreeze: %s: %s\n", path, strerror(errno));
+			goto err;
+		}
+		len += n;
+	}
+	if (len > SF_CONFIG_MAX_BYTES) {
+		fprintf(err, "snapfreeze: %s: larger than %u bytes: not a snapfreeze configuration\n",
+			path, SF_CONFIG_MAX_BYTES);
+		goto err;
+	}
+	bad = first_non_text(buf, len);
+	if (bad >= 0) {
+		fprintf(err, "snapfreeze: %s: not a text file (byte 0x%02x at offset %zd)\n",
+			path, (unsigned char)buf[bad], bad);
+		goto err;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*text = buf;
+	return 0;
+err:
+	free(buf);
+	close(fd);
+	return -1;
+}
 
+/* Which keys a file may hold once; target repeats. */
+enum {
+	KEY_TIMEOUT = 1 << 0,
+	KEY_HOOK_TIMEOUT = 1 << 1,
+	KEY_HOOKS_DIR = 1 << 2,
+	KEY_INCLUDE_ROOT = 1 << 3,
+};
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+} config_keys[] = {
+	{ "timeout", KEY_TIMEOUT },
+	{ "hook_timeout", KEY_HOOK_TIMEOUT },
+	{ "hooks_dir", KEY_HOOKS_DIR },
+	{ "include_root", KEY_INCLUDE_ROOT },
+	{ "target", 0 },
+};
+
+/* Apply one "key = value" line; -1 if the value is bad. */
+static int config_line(struct sf_options *o, const struct given *g,
+		       const char *key, char *value, unsigned int *nr_targets)
+{
+	unsigned int u;
+	bool b;
+
+	if (!strcmp(key, "timeout")) {
+		if (parse_uint(value, 1, SF_MAX_TIMEOUT_S, &u))
+			return -1;
+		if (!g->timeout)
+			o->timeout_s = u;
+	} else if (!strcmp(key, "hook_timeout")) {
+		if (parse_uint(value, 1, SF_MAX_TIMEOUT_S, &o->hook_timeout_s))
+			return -1;
+	} else if (!strcmp(key, "hooks_dir")) {
+		if (!*value)
+			return -1;
+		if (!g->hooks_dir)
+			o->hooks_dir = value;
+	} else if (!strcmp(key, "include_root")) {
+		if (parse_bool(value, &b))
+			return -1;
+		if (!g->include_root)
+			o->include_root = b;
+	} else if (!strcmp(key, "target")) {
+		if (!*value || *nr_targets == SNAPFREEZE_MAX_TARGETS)
+			return -1;
+		(*nr_targets)++;
+		if (!g->targets)
+			o->targets[o->nr_targets++] = value;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse @text in place: the options keep pointers into it. */
+static int parse_config(struct sf_options *o, const struct given *g,
+			char *text, FILE *err)
+{
+	unsigned int lineno = 0, nr_targets = 0, seen = 0;
+	char *line, *next, *key, *value, *eq;
+	size_t i;
+
+	for (line = text; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		lineno++;
 		key = trim(line);
 		if (!*key || *key == '#')
@@ -187,43 +360,40 @@ static int load_config(struct sf_options *o, const struct given *g,
 		*eq = '\0';
 		key = trim(key);
 		value = trim(eq + 1);
-		if (!strcmp(key, "timeout")) {
-			if (parse_uint(value, 1, SF_MAX_TIMEOUT_S, &u))
-				goto bad;
-			if (!g->timeout)
-				o->timeout_s = u;
-		} else if (!strcmp(key, "hook_timeout")) {
-			if (parse_uint(value, 1, SF_MAX_TIMEOUT_S,
-				       &o->hook_timeout_s))
-				goto bad;
-		} else if (!strcmp(key, "hooks_dir")) {
-			if (!*value)
-				goto bad;
-			if (!g->hooks_dir)
-				o->hooks_dir = strdup(value);
-		} else if (!strcmp(key, "include_root")) {
-			if (parse_bool(value, &b))
-				goto bad;
-			if (!g->include_root)
-				o->include_root = b;
-		} else if (!strcmp(key, "target")) {
-			if (!*value || nr_targets == SNAPFREEZE_MAX_TARGETS)
-				goto bad;
-			nr_targets++;
-			if (!g->targets)
-				o->targets[o->nr_targets++] = strdup(value);
-		} else {
+		if (config_line(o, g, key, value, &nr_targets))
 			goto bad;
+		for (i = 0; i < ARRAY_SIZE(config_keys); i++) {
+			if (strcmp(key, config_keys[i].name))
+				continue;
+			if (seen & config_keys[i].bit) {
+				fprintf(err, "snapfreeze: %s:%u: %s given twice\n",
+					o->config, lineno, key);
+				return -1;
+			}
+			seen |= config_keys[i].bit;
 		}
 	}
-	ret = 0;
-	goto out;
+	return 0;
 bad:
 	fprintf(err, "snapfreeze: %s:%u: bad line (keys: timeout, hook_timeout, hooks_dir, include_root, target)\n",
 		o->config, lineno);
-out:
-	fclose(f);
-	return ret;
+	return -1;
+}
+
+static int load_config(struct sf_options *o, const struct given *g,
+		       bool explicit, FILE *err)
+{
+	if (read_config(o->config, explicit, &o->config_text, err))
+		return -1;
+	if (!o->config_text)
+		return 0;
+	return parse_config(o, g, o->config_text, err);
+}
+
+void sf_options_free(struct sf_options *o)
+{
+	free(o->config_text);
+	o->config_text = NULL;
 }
 
 int sf_options_parse(struct sf_options *o, int argc, char **argv, FILE *err)
@@ -245,9 +415,9 @@ int sf_options_parse(struct sf_options *o, int argc, char **argv, FILE *err)
 		['c'] = OPT_CONFIG, ['f'] = OPT_FORCE, ['j'] = OPT_JSON,
 	};
 	struct given g = { 0 };
-	unsigned int allowed;
+	unsigned int allowed, seen = 0;
 	size_t i;
-	int c;
+	int c, index = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->exec_id = SNAPFREEZE_EXEC_ID_NONE;
@@ -273,7 +443,7 @@ int sf_options_parse(struct sf_options *o, int argc, char **argv, FILE *err)
 
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, &index)) != -1) {
 		if (c == '?' || c == ':') {
 			fprintf(err, "snapfreeze: %s: bad or incomplete option '%s'\n",
 				o->cmd_word, argv[optind - 1]);
@@ -284,6 +454,13 @@ int sf_options_parse(struct sf_options *o, int argc, char **argv, FILE *err)
 				o->cmd_word, argv[optind - 1]);
 			return -1;
 		}
+		/* Only --target repeats: two ids or timeouts are a mistake. */
+		if (bit[c & 127] & seen & ~OPT_TARGET) {
+			fprintf(err, "snapfreeze: %s: --%s given twice\n",
+				o->cmd_word, longopts[index].name);
+			return -1;
+		}
+		seen |= bit[c & 127];
 		switch (c) {
 		case 'e':
 			if (!sf_exec_id_valid(optarg)) {

@@ -13,6 +13,8 @@
 #define SF_DEFAULT_TIMEOUT_S	60
 #define SF_MAX_TIMEOUT_S	3600
 #define SF_DEFAULT_HOOK_TIMEOUT_S 30
+/* The largest configuration file read. */
+#define SF_CONFIG_MAX_BYTES	65536
 
 enum sf_command {
 	SF_CMD_PRE_SCRIPT,
@@ -37,6 +39,7 @@ struct sf_options {
 	const char *config;
 	bool force;
 	bool json;
+	char *config_text;		/* the file; values point into it */
 };
 
 /*
@@ -44,6 +47,9 @@ struct sf_options {
  * Returns 0, or -1 after printing the problem to @err (a usage error).
  */
 int sf_options_parse(struct sf_options *o, int argc, char **argv, FILE *err);
+
+/* Free what sf_options_parse() allocated. */
+void sf_options_free(struct sf_options *o);
 
 /* "None" or a UUID (8-4-4-4-12 hex digits). */
 bool sf_exec_id_valid(const char *id);
