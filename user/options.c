@@ -18,7 +18,7 @@
 
 void sf_usage(FILE *f)
 {
-	fputs(
+	fprintf(f,
 "Usage:\n"
 "  snapfreeze pre-script  [--execution-id ID] [--timeout SECONDS] [--target PATH]...\n"
 "                         [--include-root] [--hooks-dir DIR] [--config FILE]\n"
@@ -40,7 +40,7 @@ void sf_usage(FILE *f)
 "                      except / and /boot, each filesystem once\n"
 "  --include-root      also freeze / and /boot (the kernel auto-thaw makes it safe)\n"
 "  --hooks-dir DIR     application hooks (default " SF_DEFAULT_HOOKS_DIR ")\n"
-"  --config FILE       configuration (default " SF_DEFAULT_CONFIG ")\n"
+"  --config FILE       configuration (default %s)\n"
 "  --force             post-script: thaw even if the execution id differs\n"
 "  --json              status: one JSON object\n"
 "Each option but --target may be given once. The configuration file must be a\n"
@@ -56,7 +56,7 @@ void sf_usage(FILE *f)
 "  205  post-script while nothing is frozen\n"
 "  206  module not loaded and cannot be loaded, or a hook said \"not ready\"\n"
 "\n"
-"See snapfreeze(8).\n", f);
+"See snapfreeze(8).\n", SF_DEFAULT_CONFIG);
 }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -441,7 +441,14 @@ int sf_options_parse(struct sf_options *o, int argc, char **argv, FILE *err)
 	o->cmd = commands[i].cmd;
 	allowed = allowed_options(o->cmd);
 
-	optind = 2;
+	/*
+	 * getopt sees the command word as its argv[0].  optind = 0 makes
+	 * glibc start afresh: with 2 it would go on with what a previous
+	 * call left half-parsed (a "-xy" cluster), pointing into old argv.
+	 */
+	argc--;
+	argv++;
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, &index)) != -1) {
 		if (c == '?' || c == ':') {
