@@ -591,6 +591,55 @@ t_frozen_elsewhere() {
 }
 TESTS+=("target frozen by fsfreeze: 204, nothing else frozen" t_frozen_elsewhere)
 
+# held_setup TIMEOUT: pre-script on ext4, then a root user's fsfreeze -f on
+# top of our freeze; SKIP where the module does not report per-target
+# states (older module) or the kernel does not let freezes nest (< 6.6).
+held_setup() {
+	pre --execution-id "$ID1" --timeout "$1" --target "$E4"
+	expect_rc 0
+	sf status --json
+	if ! jq -e '.targets[0] | has("state")' "$T/out" >/dev/null; then
+		post --execution-id "$ID1"
+		skip "the module does not report target states (SNAPFREEZE_TARGET_A_STATE)"
+	fi
+	if ! fsfreeze -f "$E4" 2>/dev/null; then
+		post --execution-id "$ID1"
+		skip "fsfreeze -f does not nest on the module's freeze here (kernel < 6.6)"
+	fi
+	remember fsfreeze -u "$E4"
+}
+
+# Test that a post-script that leaves a target frozen by another holder
+# (fsfreeze -f nested on our freeze) exits 202 with an ERROR naming the
+# path and how to thaw it; status says so; fsfreeze -u then thaws it.
+t_held_by_other() {
+	held_setup 60
+	post --execution-id "$ID1"
+	expect_rc 202
+	expect_out ERROR "$E4 is still frozen by another holder \(fsfreeze -f\?\): only that holder can thaw it, e.g. fsfreeze -u $E4"
+	expect_frozen "$E4" e4
+	sf status
+	expect_rc 0
+	grep -q "another holder" "$T/out" || fail "status does not mention the other holder: $(cat "$T/out")"
+	fsfreeze -u "$E4"
+	expect_resumed e4
+}
+TESTS+=("post-script leaves a target frozen by another holder: 202, named" t_held_by_other)
+
+# Test the same after the auto-thaw: 203, and the same ERROR line.
+t_held_by_other_auto() {
+	held_setup 1
+	sleep 2.5
+	expect_state auto-thawed "2.5 s after a 1 s timeout"
+	post --execution-id "$ID1"
+	expect_rc 203
+	expect_out ERROR "$E4 is still frozen by another holder"
+	expect_frozen "$E4" e4
+	fsfreeze -u "$E4"
+	expect_resumed e4
+}
+TESTS+=("auto-thaw leaves a target frozen by another holder: 203, named" t_held_by_other_auto)
+
 # Test that a post-script while nothing is frozen exits 205, and the thaw
 # hooks still run.
 t_not_frozen() {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "nlclient.h"
 #include "options.h"
+#include "report.h"
 
 #define SF_VERSION "0.1.0"
 
@@ -110,6 +111,32 @@ static void drop_unfreezable(struct sf_nl *nl, struct sf_plan *plan,
 		}
 		i++;
 	}
+}
+
+/* ", skew N us" when the module reports it. */
+static const char *skew_text(const struct sf_nl_status *st)
+{
+	static char buf[48];
+
+	if (!st->has_skew)
+		return "";
+	snprintf(buf, sizeof(buf), ", skew %llu us",
+		 (unsigned long long)(st->skew_ns / 1000));
+	return buf;
+}
+
+static void report_target(const struct sf_nl_target *t, bool dry)
+{
+	char timings[96] = "";
+
+	if (t->has_timings && !dry)
+		snprintf(timings, sizeof(timings),
+			 "; flush %.1f ms, freeze %.1f ms, frozen at +%.1f ms",
+			 t->flush_ns / 1e6, t->freeze_ns / 1e6,
+			 t->frozen_at_ns / 1e6);
+	sf_info("%s %s (%s on %s, device %u:%u%s)",
+		dry ? "would freeze" : "frozen", t->path, t->fstype, t->sb_id,
+		t->major, t->minor, timings);
 }
 
 static int freeze_exit_code(int ret)
@@ -210,18 +237,15 @@ static int cmd_freeze(const struct sf_options *o, bool dry)
 		goto out;
 	}
 	for (i = 0; i < st.nr_targets; i++)
-		sf_info("%s %s (%s on %s, device %u:%u)",
-			dry ? "would freeze" : "frozen", st.targets[i].path,
-			st.targets[i].fstype, st.targets[i].sb_id,
-			st.targets[i].major, st.targets[i].minor);
+		report_target(&st.targets[i], dry);
 	if (dry)
 		sf_info("dry run: every check passed, nothing was frozen");
 	else
-		sf_info("froze %u filesystem(s) in %lld ms (flush %llu ms, freeze window %llu ms); the kernel thaws them in %u s unless post-script comes first",
+		sf_info("froze %u filesystem(s) in %lld ms (flush %llu ms, freeze window %llu ms%s); the kernel thaws them in %u s unless post-script comes first",
 			st.nr_targets, (long long)(sf_now_ms() - t),
 			(unsigned long long)(st.flush_ns / 1000000),
 			(unsigned long long)(st.freeze_ns / 1000000),
-			o->timeout_s);
+			skew_text(&st), o->timeout_s);
 	rc = SF_EXIT_OK;
 out:
 	sf_info("%s finished with exit code %d at %s, runtime %lld ms", what, rc,
@@ -258,22 +282,14 @@ static int cmd_post(const struct sf_options *o)
 		report_kernel_error("thaw", ret, &err, NULL);
 		rc = SF_EXIT_POST_FAILED;
 		goto out;
-	} else if (st.state == SNAPFREEZE_STATE_AUTO_THAWED) {
-		time_t when = st.thawed_at_ns / 1000000000ULL;
-		char buf[32];
-
-		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S",
-			 localtime(&when));
-		sf_error("the kernel already thawed execution %s at %s (%s), before post-script came: the snapshot may not be application-consistent",
-			 st.exec_id, buf, sf_nl_reason_name(st.thaw_reason));
-		rc = SF_EXIT_AUTO_THAWED;
 	} else {
-		sf_info("thawed %u filesystem(s) of execution %s", st.nr_targets,
-			st.exec_id);
-		rc = SF_EXIT_OK;
+		rc = report_thaw(&st);
 	}
 
-	/* Thaw hooks run whenever nothing is frozen any more. */
+	/*
+	 * Thaw hooks run whenever our hold is gone, even where another holder
+	 * keeps a filesystem frozen: the locks they release are ours.
+	 */
 	if (sf_hooks_load(&hooks, o->hooks_dir) == 0 && hooks.n) {
 		hooks.timeout_s = o->hook_timeout_s;
 		hooks.exec_id = o->exec_id;
@@ -311,6 +327,17 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
+static void print_json_target_extras(const struct sf_nl_target *t)
+{
+	if (t->has_state)
+		printf(",\"state\":\"%s\"", sf_nl_target_state_name(t->state));
+	if (t->has_timings)
+		printf(",\"flush_ns\":%llu,\"freeze_ns\":%llu,\"frozen_at_ns\":%llu",
+		       (unsigned long long)t->flush_ns,
+		       (unsigned long long)t->freeze_ns,
+		       (unsigned long long)t->frozen_at_ns);
+}
+
 static void print_json(const struct sf_nl_status *st)
 {
 	unsigned int i;
@@ -328,8 +355,10 @@ static void print_json(const struct sf_nl_status *st)
 		json_string(st->targets[i].fstype);
 		fputs(",\"sb_id\":", stdout);
 		json_string(st->targets[i].sb_id);
-		printf(",\"device\":\"%u:%u\"}", st->targets[i].major,
+		printf(",\"device\":\"%u:%u\"", st->targets[i].major,
 		       st->targets[i].minor);
+		print_json_target_extras(&st->targets[i]);
+		putchar('}');
 	}
 	printf("],\"timeout_ms\":%u,\"remaining_ms\":%u,\"frozen_since_ns\":%llu,\"thawed_at_ns\":%llu,\"thaw_reason\":\"%s\",\"last_flush_ns\":%llu,\"last_freeze_ns\":%llu,\"freezes\":%llu,\"thaws\":%llu,\"auto_thaws\":%llu,\"failures\":%llu,\"last_error\":",
 	       st->timeout_ms, st->remaining_ms,
@@ -342,7 +371,24 @@ static void print_json(const struct sf_nl_status *st)
 	       (unsigned long long)st->auto_thaws,
 	       (unsigned long long)st->failures);
 	json_string(st->last_error);
+	/* What older modules do not report is left out. */
+	if (st->has_held_by_other)
+		printf(",\"held_by_other\":%u", st->held_by_other);
+	if (st->has_skew)
+		printf(",\"skew_ns\":%llu", (unsigned long long)st->skew_ns);
 	puts("}");
+}
+
+static void print_target(const struct sf_nl_target *t)
+{
+	printf("target: %s (%s on %s, %u:%u)", t->path, t->fstype, t->sb_id,
+	       t->major, t->minor);
+	if (t->has_state)
+		printf(" %s", sf_nl_target_state_name(t->state));
+	if (t->has_state && t->state == SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER)
+		printf(": still frozen by another holder (fsfreeze -f?), only it can thaw it: fsfreeze -u %s",
+		       t->path);
+	putchar('\n');
 }
 
 static int cmd_status(const struct sf_options *o)
@@ -368,10 +414,7 @@ static int cmd_status(const struct sf_options *o)
 		if (st.exec_id[0])
 			printf("execution id: %s\n", st.exec_id);
 		for (i = 0; i < st.nr_targets; i++)
-			printf("target: %s (%s on %s, %u:%u)\n",
-			       st.targets[i].path, st.targets[i].fstype,
-			       st.targets[i].sb_id, st.targets[i].major,
-			       st.targets[i].minor);
+			print_target(&st.targets[i]);
 		if (st.state == SNAPFREEZE_STATE_FROZEN)
 			printf("auto-thaw in: %u ms\n", st.remaining_ms);
 		printf("freezes: %llu, thaws: %llu, auto-thaws: %llu, failures: %llu\n",
@@ -381,6 +424,9 @@ static int cmd_status(const struct sf_options *o)
 		       (unsigned long long)st.failures);
 		if (st.last_error[0])
 			printf("last error: %s\n", st.last_error);
+		if (st.held_by_other)
+			printf("left frozen by another holder at the last thaw: %u filesystem(s); only that holder can thaw them (fsfreeze -u PATH)\n",
+			       st.held_by_other);
 	}
 	sf_nl_status_free(&st);
 	return SF_EXIT_OK;
@@ -395,6 +441,8 @@ static int print_event(const struct sf_nl_status *ev, void *arg)
 		printf(" reason %s", sf_nl_reason_name(ev->thaw_reason));
 	if (ev->err)
 		printf(" error %s", strerror(ev->err));
+	if (ev->held_by_other)
+		printf(" held-by-other %u", ev->held_by_other);
 	putchar('\n');
 	fflush(stdout);
 	return 0;

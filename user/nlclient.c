@@ -53,6 +53,8 @@ static struct nla_policy status_policy[SNAPFREEZE_A_MAX + 1] = {
 	[SNAPFREEZE_A_LAST_ERROR] = { .type = NLA_STRING },
 	[SNAPFREEZE_A_EVENT] = { .type = NLA_U32 },
 	[SNAPFREEZE_A_ERRNO] = { .type = NLA_U32 },
+	[SNAPFREEZE_A_HELD_BY_OTHER] = { .type = NLA_U32 },
+	[SNAPFREEZE_A_SKEW_NS] = { .type = NLA_U64 },
 };
 
 static struct nla_policy target_policy[SNAPFREEZE_TARGET_A_MAX + 1] = {
@@ -61,6 +63,11 @@ static struct nla_policy target_policy[SNAPFREEZE_TARGET_A_MAX + 1] = {
 	[SNAPFREEZE_TARGET_A_SB_ID] = { .type = NLA_STRING },
 	[SNAPFREEZE_TARGET_A_MAJOR] = { .type = NLA_U32 },
 	[SNAPFREEZE_TARGET_A_MINOR] = { .type = NLA_U32 },
+	[SNAPFREEZE_TARGET_A_STATE] = { .type = NLA_U32 },
+	[SNAPFREEZE_TARGET_A_FLUSH_NS] = { .type = NLA_U64 },
+	[SNAPFREEZE_TARGET_A_FREEZE_NS] = { .type = NLA_U64 },
+	[SNAPFREEZE_TARGET_A_FROZEN_AT_NS] = { .type = NLA_U64 },
+	[SNAPFREEZE_TARGET_A_LEVEL] = { .type = NLA_U32 },
 };
 
 static const char *const state_names[] = {
@@ -85,6 +92,14 @@ static const char *const event_names[] = {
 	[SNAPFREEZE_EVENT_FAILED] = "failed",
 };
 
+static const char *const target_state_names[] = {
+	[SNAPFREEZE_TARGET_STATE_RESOLVED] = "resolved",
+	[SNAPFREEZE_TARGET_STATE_FROZEN] = "frozen",
+	[SNAPFREEZE_TARGET_STATE_THAWED] = "thawed",
+	[SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER] = "held-by-other",
+	[SNAPFREEZE_TARGET_STATE_THAW_FAILED] = "thaw-failed",
+};
+
 #define NAME_OF(table, i)						\
 	((i) < sizeof(table) / sizeof(table[0]) && (table)[i] ? (table)[i] : "unknown")
 
@@ -103,10 +118,18 @@ const char *sf_nl_event_name(uint32_t event)
 	return NAME_OF(event_names, event);
 }
 
+const char *sf_nl_target_state_name(uint32_t state)
+{
+	return NAME_OF(target_state_names, state);
+}
+
 static void copy_string(char *dst, size_t size, struct nlattr *a)
 {
 	snprintf(dst, size, "%s", a ? nla_get_string(a) : "");
 }
+
+#define GET_U32(tb, a, dst) do { if ((tb)[a]) (dst) = nla_get_u32((tb)[a]); } while (0)
+#define GET_U64(tb, a, dst) do { if ((tb)[a]) (dst) = nla_get_u64((tb)[a]); } while (0)
 
 static int parse_target(struct nlattr *nest, struct sf_nl_target *t)
 {
@@ -122,17 +145,20 @@ static int parse_target(struct nlattr *nest, struct sf_nl_target *t)
 		return -ENOMEM;
 	copy_string(t->fstype, sizeof(t->fstype), tb[SNAPFREEZE_TARGET_A_FSTYPE]);
 	copy_string(t->sb_id, sizeof(t->sb_id), tb[SNAPFREEZE_TARGET_A_SB_ID]);
-	if (tb[SNAPFREEZE_TARGET_A_MAJOR])
-		t->major = nla_get_u32(tb[SNAPFREEZE_TARGET_A_MAJOR]);
-	if (tb[SNAPFREEZE_TARGET_A_MINOR])
-		t->minor = nla_get_u32(tb[SNAPFREEZE_TARGET_A_MINOR]);
+	GET_U32(tb, SNAPFREEZE_TARGET_A_MAJOR, t->major);
+	GET_U32(tb, SNAPFREEZE_TARGET_A_MINOR, t->minor);
+	t->has_state = tb[SNAPFREEZE_TARGET_A_STATE];
+	GET_U32(tb, SNAPFREEZE_TARGET_A_STATE, t->state);
+	t->has_timings = tb[SNAPFREEZE_TARGET_A_FLUSH_NS] ||
+			 tb[SNAPFREEZE_TARGET_A_FREEZE_NS] ||
+			 tb[SNAPFREEZE_TARGET_A_FROZEN_AT_NS];
+	GET_U64(tb, SNAPFREEZE_TARGET_A_FLUSH_NS, t->flush_ns);
+	GET_U64(tb, SNAPFREEZE_TARGET_A_FREEZE_NS, t->freeze_ns);
+	GET_U64(tb, SNAPFREEZE_TARGET_A_FROZEN_AT_NS, t->frozen_at_ns);
 	return 0;
 }
 
-#define GET_U32(tb, a, dst) do { if ((tb)[a]) (dst) = nla_get_u32((tb)[a]); } while (0)
-#define GET_U64(tb, a, dst) do { if ((tb)[a]) (dst) = nla_get_u64((tb)[a]); } while (0)
-
-static int parse_status(struct nl_msg *msg, struct sf_nl_status *st)
+int sf_nl_parse_status(struct nl_msg *msg, struct sf_nl_status *st)
 {
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct nlattr *tb[SNAPFREEZE_A_MAX + 1];
@@ -161,6 +187,10 @@ static int parse_status(struct nl_msg *msg, struct sf_nl_status *st)
 	GET_U64(tb, SNAPFREEZE_A_FAILURES, st->failures);
 	GET_U32(tb, SNAPFREEZE_A_EVENT, st->event);
 	GET_U32(tb, SNAPFREEZE_A_ERRNO, st->err);
+	st->has_held_by_other = tb[SNAPFREEZE_A_HELD_BY_OTHER];
+	GET_U32(tb, SNAPFREEZE_A_HELD_BY_OTHER, st->held_by_other);
+	st->has_skew = tb[SNAPFREEZE_A_SKEW_NS];
+	GET_U64(tb, SNAPFREEZE_A_SKEW_NS, st->skew_ns);
 	copy_string(st->last_error, sizeof(st->last_error),
 		    tb[SNAPFREEZE_A_LAST_ERROR]);
 
@@ -195,7 +225,7 @@ static int valid_cb(struct nl_msg *msg, void *arg)
 	if (req->event_fn) {
 		struct sf_nl_status ev = { 0 };
 
-		ret = parse_status(msg, &ev);
+		ret = sf_nl_parse_status(msg, &ev);
 		if (!ret && ((struct genlmsghdr *)nlmsg_data(nlmsg_hdr(msg)))->cmd ==
 			    SNAPFREEZE_CMD_EVENT)
 			ret = req->event_fn(&ev, req->event_arg);
@@ -206,7 +236,7 @@ static int valid_cb(struct nl_msg *msg, void *arg)
 		}
 		return NL_OK;
 	}
-	ret = parse_status(msg, req->st);
+	ret = sf_nl_parse_status(msg, req->st);
 	if (ret)
 		req->parse_err = ret;
 	return NL_OK;

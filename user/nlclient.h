@@ -19,6 +19,10 @@ struct sf_nl_target {
 	char fstype[32];
 	char sb_id[64];
 	uint32_t major, minor;
+	/* Absent from older modules: has_state, has_timings say. */
+	bool has_state, has_timings;
+	uint32_t state;			/* enum snapfreeze_target_state */
+	uint64_t flush_ns, freeze_ns, frozen_at_ns;
 };
 
 struct sf_nl_status {
@@ -31,6 +35,10 @@ struct sf_nl_status {
 	uint64_t frozen_since_ns, thawed_at_ns, flush_ns, freeze_ns;
 	uint64_t freezes, thaws, auto_thaws, failures;
 	char last_error[256];
+	/* Absent from older modules. */
+	bool has_held_by_other, has_skew;
+	uint32_t held_by_other;		/* left frozen by another holder */
+	uint64_t skew_ns;
 	/* events */
 	uint32_t event, err;
 };
@@ -66,5 +74,10 @@ void sf_nl_status_free(struct sf_nl_status *st);
 const char *sf_nl_state_name(uint32_t state);
 const char *sf_nl_reason_name(uint32_t reason);
 const char *sf_nl_event_name(uint32_t event);
+const char *sf_nl_target_state_name(uint32_t state);
+
+/* Parse one reply or event into @st (for the unit tests). */
+struct nl_msg;
+int sf_nl_parse_status(struct nl_msg *msg, struct sf_nl_status *st);
 
 #endif /* SF_NLCLIENT_H */
