@@ -20,6 +20,7 @@
 #include "kselftest_harness.h"
 
 #include "exitcodes.h"
+#include "names.h"
 #include "nlclient.h"
 #include "report.h"
 
@@ -61,16 +62,16 @@ static void put_target(struct nl_msg *msg, const char *path, int state)
 }
 
 /* Parse @msg into @st and free it. */
-static int parse(struct nl_msg *msg, struct sf_nl_status *st)
+static int parse(struct nl_msg *msg, struct client_status *st)
 {
-	int ret = sf_nl_parse_status(msg, st);
+	int ret = client_parse_status(msg, st);
 
 	nlmsg_free(msg);
 	return ret;
 }
 
 /* report_thaw() with its stdout lines caught in @out. */
-static int report(const struct sf_nl_status *st, char *out, size_t size)
+static int report(const struct client_status *st, char *out, size_t size)
 {
 	FILE *f = tmpfile();
 	int saved, rc;
@@ -98,7 +99,7 @@ static int report(const struct sf_nl_status *st, char *out, size_t size)
 /* Test that the newer attributes are parsed, per target and per set. */
 TEST(parse_new_attributes)
 {
-	struct sf_nl_status st = { 0 };
+	struct client_status st = { 0 };
 	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
 
 	put_target(msg, "/a", SNAPFREEZE_TARGET_STATE_THAWED);
@@ -119,15 +120,15 @@ TEST(parse_new_attributes)
 	EXPECT_EQ(1, st.held_by_other);
 	EXPECT_TRUE(st.has_skew);
 	EXPECT_EQ(1234, st.skew_ns);
-	EXPECT_STREQ("held-by-other", sf_nl_target_state_name(st.targets[1].state));
-	EXPECT_STREQ("unknown", sf_nl_target_state_name(SNAPFREEZE_TARGET_STATE_MAX + 1));
-	sf_nl_status_free(&st);
+	EXPECT_STREQ("held-by-other", target_state_name(st.targets[1].state));
+	EXPECT_STREQ("unknown", target_state_name(SNAPFREEZE_TARGET_STATE_MAX + 1));
+	client_status_free(&st);
 }
 
 /* Test that an older module's reply (none of them) parses as "absent". */
 TEST(parse_older_module)
 {
-	struct sf_nl_status st = { 0 };
+	struct client_status st = { 0 };
 	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
 
 	put_target(msg, "/a", NO_STATE);
@@ -137,102 +138,98 @@ TEST(parse_older_module)
 	EXPECT_FALSE(st.targets[0].has_timings);
 	EXPECT_FALSE(st.has_held_by_other);
 	EXPECT_FALSE(st.has_skew);
-	sf_nl_status_free(&st);
+	client_status_free(&st);
 }
 
 /* Test that a bad type of a newer attribute is a bad reply, not a value. */
 TEST(parse_bad_type)
 {
-	struct sf_nl_status st = { 0 };
+	struct client_status st = { 0 };
 	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
 
 	ASSERT_EQ(0, nla_put_u8(msg, SNAPFREEZE_A_SKEW_NS, 1));
 	EXPECT_NE(0, parse(msg, &st));
-	sf_nl_status_free(&st);
+	client_status_free(&st);
 }
 
-/* Test that a THAW that thawed everything is 0, with an INFO line. */
-TEST(thaw_clean)
-{
-	struct sf_nl_status st = { 0 };
-	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
-	char out[2048];
+#define FROZEN SNAPFREEZE_STATE_FROZEN
+#define AUTO_THAWED SNAPFREEZE_STATE_AUTO_THAWED
+#define THAWED SNAPFREEZE_TARGET_STATE_THAWED
+#define HELD SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER
+#define THAW_FAILED SNAPFREEZE_TARGET_STATE_THAW_FAILED
 
-	put_target(msg, "/a", SNAPFREEZE_TARGET_STATE_THAWED);
-	put_target(msg, "/b", NO_STATE);
-	ASSERT_EQ(0, nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, 0));
-	ASSERT_EQ(0, parse(msg, &st));
-	EXPECT_EQ(SF_EXIT_OK, report(&st, out, sizeof(out)));
-	EXPECT_STREQ("INFO: thawed 2 filesystem(s) of execution " UUID "\n", out);
-	sf_nl_status_free(&st);
+/* THAW replies (an auto-thaw's reason: the deadline) and their report. */
+static const struct thaw_case {
+	const char *name;
+	uint32_t set_state;		/* SNAPFREEZE_A_STATE */
+	struct { const char *path; int state; } targets[2];
+	int held;			/* SNAPFREEZE_A_HELD_BY_OTHER; -1: absent */
+	int rc;				/* the exit code */
+	const char *said, *unsaid;	/* in, and not in, the output */
+} thaw_cases[] = {
+	{ "all thawed", FROZEN, { { "/a", THAWED }, { "/b", NO_STATE } }, 0,
+	  SF_EXIT_OK, "INFO: thawed 2 filesystem(s) of execution " UUID "\n",
+	  "ERROR" },
+	{ "older module", FROZEN, { { "/a", NO_STATE } }, -1, SF_EXIT_OK,
+	  "INFO: thawed 1 filesystem(s)", "ERROR" },
+	{ "held by another holder", FROZEN, { { "/a", THAWED },
+	  { "/mnt/db", HELD } }, 1, SF_EXIT_POST_FAILED, HELD_LINE("/mnt/db"),
+	  "/a is" },
+	{ "held: the count thawed", FROZEN, { { "/a", THAWED },
+	  { "/mnt/db", HELD } }, 1, SF_EXIT_POST_FAILED,
+	  "INFO: thawed 1 of 2 filesystem(s)", NULL },
+	{ "held after an auto-thaw", AUTO_THAWED, { { "/mnt/db", HELD } }, 1,
+	  SF_EXIT_AUTO_THAWED, HELD_LINE("/mnt/db"), NULL },
+	{ "auto-thaw", AUTO_THAWED, { { "/a", THAWED } }, 0, SF_EXIT_AUTO_THAWED,
+	  "(deadline), before post-script came", "still frozen" },
+	{ "a count, no states", FROZEN, { { "/a", NO_STATE } }, 1,
+	  SF_EXIT_POST_FAILED,
+	  "ERROR: 1 filesystem(s) still frozen by another holder", NULL },
+	{ "thaw failed", FROZEN, { { "/a", THAW_FAILED } }, -1,
+	  SF_EXIT_POST_FAILED, "ERROR: /a is still frozen: its thaw failed",
+	  NULL },
+};
+
+static struct nl_msg *thaw_reply(const struct thaw_case *c)
+{
+	struct nl_msg *msg = new_reply(c->set_state);
+	size_t i;
+
+	for (i = 0; i < 2 && c->targets[i].path; i++)
+		put_target(msg, c->targets[i].path, c->targets[i].state);
+	if ((c->held >= 0 &&
+	     nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, c->held)) ||
+	    (c->set_state == AUTO_THAWED &&
+	     nla_put_u32(msg, SNAPFREEZE_A_THAW_REASON,
+			 SNAPFREEZE_THAW_DEADLINE)))
+		abort();
+	return msg;
 }
 
 /*
- * Test that a target another holder keeps frozen is an ERROR naming it and
- * how to thaw it, and makes the post-script fail (202).
+ * Test what a post-script makes of a THAW reply: a target another holder
+ * keeps frozen, or whose thaw failed, is an ERROR naming it (and how to
+ * thaw it) and fails the post-script (202; 203 after an auto-thaw).
  */
-TEST(thaw_held_by_other)
+TEST(thaw_reports)
 {
-	struct sf_nl_status st = { 0 };
-	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
+	const struct thaw_case *c;
+	struct client_status st = { 0 };
 	char out[2048];
+	size_t i;
 
-	put_target(msg, "/a", SNAPFREEZE_TARGET_STATE_THAWED);
-	put_target(msg, "/mnt/db", SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
-	ASSERT_EQ(0, nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, 1));
-	ASSERT_EQ(0, parse(msg, &st));
-	EXPECT_EQ(SF_EXIT_POST_FAILED, report(&st, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, HELD_LINE("/mnt/db"))) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "INFO: thawed 1 of 2 filesystem(s)")) TH_LOG("%s", out);
-	EXPECT_EQ(NULL, strstr(out, "/a is")) TH_LOG("%s", out);
-	sf_nl_status_free(&st);
-}
-
-/* Test that after an auto-thaw the same target is named, and exit is 203. */
-TEST(auto_thaw_held_by_other)
-{
-	struct sf_nl_status st = { 0 };
-	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_AUTO_THAWED);
-	char out[2048];
-
-	put_target(msg, "/mnt/db", SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
-	ASSERT_EQ(0, nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, 1));
-	ASSERT_EQ(0, nla_put_u32(msg, SNAPFREEZE_A_THAW_REASON,
-				 SNAPFREEZE_THAW_DEADLINE));
-	ASSERT_EQ(0, parse(msg, &st));
-	EXPECT_EQ(SF_EXIT_AUTO_THAWED, report(&st, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, HELD_LINE("/mnt/db"))) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "(deadline), before post-script came")) TH_LOG("%s", out);
-	sf_nl_status_free(&st);
-}
-
-/* Test that a count without per-target states still fails the post-script. */
-TEST(held_count_only)
-{
-	struct sf_nl_status st = { 0 };
-	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
-	char out[2048];
-
-	put_target(msg, "/a", NO_STATE);
-	ASSERT_EQ(0, nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, 1));
-	ASSERT_EQ(0, parse(msg, &st));
-	EXPECT_EQ(SF_EXIT_POST_FAILED, report(&st, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "ERROR: 1 filesystem(s) still frozen by another holder")) TH_LOG("%s", out);
-	sf_nl_status_free(&st);
-}
-
-/* Test that a target whose thaw failed is an ERROR and 202. */
-TEST(thaw_failed)
-{
-	struct sf_nl_status st = { 0 };
-	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
-	char out[2048];
-
-	put_target(msg, "/a", SNAPFREEZE_TARGET_STATE_THAW_FAILED);
-	ASSERT_EQ(0, parse(msg, &st));
-	EXPECT_EQ(SF_EXIT_POST_FAILED, report(&st, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "ERROR: /a is still frozen: its thaw failed")) TH_LOG("%s", out);
-	sf_nl_status_free(&st);
+	for (i = 0; i < sizeof(thaw_cases) / sizeof(thaw_cases[0]); i++) {
+		c = &thaw_cases[i];
+		ASSERT_EQ(0, parse(thaw_reply(c), &st)) TH_LOG("%s", c->name);
+		EXPECT_EQ(c->rc, report(&st, out, sizeof(out)))
+			TH_LOG("%s: %s", c->name, out);
+		EXPECT_NE(NULL, strstr(out, c->said))
+			TH_LOG("%s: no '%s' in: %s", c->name, c->said, out);
+		if (c->unsaid)
+			EXPECT_EQ(NULL, strstr(out, c->unsaid))
+				TH_LOG("%s: '%s' in: %s", c->name, c->unsaid, out);
+		client_status_free(&st);
+	}
 }
 
 TEST_HARNESS_MAIN

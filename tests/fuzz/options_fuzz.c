@@ -25,9 +25,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "options.h"
 
 #define MAX_WORDS 80
+
+/* The commands the table dispatches to: never run here. */
+#define STUB(fn) int fn(const struct options *o) { (void)o; abort(); }
+STUB(cmd_pre_script) STUB(cmd_dry_run) STUB(cmd_post_script)
+STUB(cmd_status) STUB(cmd_monitor) STUB(cmd_version)
 
 char fuzz_config_path[64];
 static char config_equals[80];		/* "--config=" fuzz_config_path */
@@ -38,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	FILE *devnull;
+
 	(void)argc, (void)argv;
 	config_fd = memfd_create("snapfreeze.conf", MFD_CLOEXEC);
 	if (config_fd < 0) {
@@ -48,6 +56,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		 "/proc/self/fd/%d", config_fd);
 	snprintf(config_equals, sizeof(config_equals), "--config=%s",
 		 fuzz_config_path);
+	/* The usage is built from the tables too: under the sanitizers once. */
+	devnull = fopen("/dev/null", "w");
+	if (!devnull)
+		exit(1);
+	usage(devnull);
+	fclose(devnull);
 	return 0;
 }
 
@@ -111,25 +125,25 @@ static bool in_range(unsigned int v, unsigned int min, unsigned int max)
 }
 
 /* What a successful parse must give, whatever the input. */
-static void check_options(const struct sf_options *o)
+static void check_options(const struct options *o)
 {
 	unsigned int i;
 
-	if (!sf_exec_id_valid(o->exec_id) ||
+	if (!o->command || !o->command->run || !exec_id_valid(o->exec_id) ||
 	    !in_range(o->timeout_s, 1, SF_MAX_TIMEOUT_S) ||
 	    !in_range(o->hook_timeout_s, 1, SF_MAX_TIMEOUT_S) ||
-	    o->nr_targets > SNAPFREEZE_MAX_TARGETS || !*o->hooks_dir ||
-	    !o->config)
+	    o->targets.n > SNAPFREEZE_MAX_TARGETS || !*o->hooks_dir ||
+	    !*o->config)
 		abort();
-	for (i = 0; i < o->nr_targets; i++)
-		if (!*o->targets[i])
+	for (i = 0; i < o->targets.n; i++)
+		if (!*o->targets.paths[i])
 			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *argv[MAX_WORDS], *buf, *msg = NULL;
-	struct sf_options o;
+	struct options o;
 	const uint8_t *conf;
 	size_t conf_len, msg_len = 0;
 	FILE *err;
@@ -142,13 +156,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argc = split(data, size, buf, argv, &conf, &conf_len);
 	set_config(conf, conf_len);
 
-	ret = sf_options_parse(&o, argc, argv, err);
+	ret = options_parse(&o, argc, argv, err);
 	fclose(err);
 	if (ret == 0)
 		check_options(&o);
 	else if (ret != -1 || !msg_len)
 		abort();	/* rejected without saying why */
-	sf_options_free(&o);
+	options_free(&o);
 	free(msg);
 	free(buf);
 	return 0;
