@@ -12,7 +12,8 @@
 #   runner_main [FUNCTION...]
 #                         run every test, or only the named ones; print
 #                         "TAP version 13", "1..N", "ok N what" /
-#                         "not ok N what" / "ok N what # SKIP reason",
+#                         "not ok N what" / "ok N what # SKIP reason"
+#                         (each after a "# FUNCTION took S s" line),
 #                         then "P passed, F failed[, S skipped]" and last
 #                         "# Totals: pass:P fail:F xfail:0 xpass:0
 #                         skip:S error:0"; return 1 if anything failed
@@ -61,7 +62,7 @@ runner_result() {
 
 # runner_run N WHAT FUNCTION
 runner_run() {
-	local rc
+	local rc start=$SECONDS
 	T=$(mktemp -d "/tmp/${RUNNER_TMP:-test}.XXXXXX")
 	export T
 	if declare -F test_setup >/dev/null; then
@@ -75,6 +76,7 @@ runner_run() {
 	if declare -F test_cleanup >/dev/null && ! test_cleanup; then
 		rc=1
 	fi
+	echo "# $3 took $((SECONDS - start)) s"
 	runner_result "$1" "$2" "$rc"
 	rm -rf "$T"
 }
