@@ -339,7 +339,7 @@ static const char *file_type(mode_t mode)
 	case S_IFSOCK:
 		return "a socket";
 	default:
-		return "not a plain file";
+		return "an unknown type";
 	}
 }
 
