@@ -137,6 +137,14 @@ install-module: module
 	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules_install
 	depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
 
+# The helper's option fuzzer (tests/fuzz/, clang-14): a bounded run that
+# the test suite can take, and a long one.  KTAP on stdout.
+.PHONY: fuzz-options fuzz-options-long
+fuzz-options:
+	@$(MAKE) -s --no-print-directory -C $(TOP)/tests/fuzz run FUZZ_TIME=45
+fuzz-options-long:
+	@$(MAKE) -s --no-print-directory -C $(TOP)/tests/fuzz run FUZZ_TIME=1800
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean
 	$(MAKE) -C $(TOP)/user clean

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #pragma GCC diagnostic push
@@ -17,8 +18,17 @@
 
 #define UUID "123e4567-e89b-12d3-a456-426614174000"
 
+/*
+ * The commands the table in options.c dispatches to live in other files;
+ * here they are stubs, and the tests compare the parser's pick with them.
+ * (cmd_help is options.c's own.)
+ */
+#define STUB(fn) int fn(const struct options *o) { (void)o; return 0; }
+STUB(cmd_pre_script) STUB(cmd_dry_run) STUB(cmd_post_script)
+STUB(cmd_status) STUB(cmd_monitor) STUB(cmd_version)
+
 /* Parse a NULL-terminated argument list; the parser's messages go to @err. */
-static int parse(struct sf_options *o, FILE *err, ...)
+static int parse(struct options *o, FILE *err, ...)
 {
 	char *argv[32] = { "snapfreeze" };
 	va_list ap;
@@ -28,11 +38,11 @@ static int parse(struct sf_options *o, FILE *err, ...)
 	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	return sf_options_parse(o, argc, argv, err);
+	return options_parse(o, argc, argv, err);
 }
 
 FIXTURE(opts) {
-	struct sf_options o;
+	struct options o;
 	FILE *err;
 	char *errbuf;
 	size_t errlen;
@@ -67,10 +77,10 @@ TEST_F(opts, defaults)
 {
 	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
 			   "/dev/null", NULL));
-	EXPECT_EQ(SF_CMD_PRE_SCRIPT, self->o.cmd);
+	EXPECT_TRUE(self->o.command->run == cmd_pre_script);
 	EXPECT_STREQ("None", self->o.exec_id);
 	EXPECT_EQ(60, self->o.timeout_s);
-	EXPECT_EQ(0, self->o.nr_targets);
+	EXPECT_EQ(0, self->o.targets.n);
 	EXPECT_FALSE(self->o.include_root);
 	EXPECT_STREQ("/etc/snapfreeze/hooks.d", self->o.hooks_dir);
 	EXPECT_EQ(30, self->o.hook_timeout_s);
@@ -80,17 +90,17 @@ TEST_F(opts, defaults)
 TEST_F(opts, command_words)
 {
 	EXPECT_EQ(0, parse(&self->o, self->err, "post-script", NULL));
-	EXPECT_EQ(SF_CMD_POST_SCRIPT, self->o.cmd);
+	EXPECT_TRUE(self->o.command->run == cmd_post_script);
 	EXPECT_EQ(0, parse(&self->o, self->err, "dry-run", "--config",
 			   "/dev/null", NULL));
-	EXPECT_EQ(SF_CMD_DRY_RUN, self->o.cmd);
+	EXPECT_TRUE(self->o.command->run == cmd_dry_run);
 	EXPECT_EQ(0, parse(&self->o, self->err, "status", "--json", NULL));
 	EXPECT_TRUE(self->o.json);
 	EXPECT_EQ(0, parse(&self->o, self->err, "monitor", NULL));
 	EXPECT_EQ(0, parse(&self->o, self->err, "--help", NULL));
-	EXPECT_EQ(SF_CMD_HELP, self->o.cmd);
+	EXPECT_TRUE(self->o.command->run == cmd_help);
 	EXPECT_EQ(0, parse(&self->o, self->err, "--version", NULL));
-	EXPECT_EQ(SF_CMD_VERSION, self->o.cmd);
+	EXPECT_TRUE(self->o.command->run == cmd_version);
 }
 
 /* Test that unknown words, options and stray arguments are usage errors. */
@@ -160,14 +170,14 @@ TEST_F(opts, targets)
 	EXPECT_EQ(0, parse(&self->o, self->err, "dry-run", "--config",
 			   "/dev/null", "--target", "/a", "--target", "/dev/vdb",
 			   "--include-root", NULL));
-	ASSERT_EQ(2, self->o.nr_targets);
-	EXPECT_STREQ("/a", self->o.targets[0]);
-	EXPECT_STREQ("/dev/vdb", self->o.targets[1]);
+	ASSERT_EQ(2, self->o.targets.n);
+	EXPECT_STREQ("/a", self->o.targets.paths[0]);
+	EXPECT_STREQ("/dev/vdb", self->o.targets.paths[1]);
 	EXPECT_TRUE(self->o.include_root);
 	for (i = 0; i < 65; i++)
 		argv[4 + i] = "--target=/x";
-	EXPECT_EQ(-1, sf_options_parse(&self->o, 4 + 65, argv, self->err));
-	EXPECT_EQ(0, sf_options_parse(&self->o, 4 + 64, argv, self->err));
+	EXPECT_EQ(-1, options_parse(&self->o, 4 + 65, argv, self->err));
+	EXPECT_EQ(0, options_parse(&self->o, 4 + 64, argv, self->err));
 	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--target", "", NULL));
 }
 
@@ -184,16 +194,16 @@ TEST_F(opts, config_file)
 	EXPECT_EQ(5, self->o.hook_timeout_s);
 	EXPECT_STREQ("/opt/hooks", self->o.hooks_dir);
 	EXPECT_TRUE(self->o.include_root);
-	ASSERT_EQ(2, self->o.nr_targets);
-	EXPECT_STREQ("/logs", self->o.targets[1]);
+	ASSERT_EQ(2, self->o.targets.n);
+	EXPECT_STREQ("/logs", self->o.targets.paths[1]);
 
 	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
 			   self->config, "--timeout", "7", "--hooks-dir", "/h",
 			   "--target", "/only", NULL));
 	EXPECT_EQ(7, self->o.timeout_s);
 	EXPECT_STREQ("/h", self->o.hooks_dir);
-	ASSERT_EQ(1, self->o.nr_targets);
-	EXPECT_STREQ("/only", self->o.targets[0]);
+	ASSERT_EQ(1, self->o.targets.n);
+	EXPECT_STREQ("/only", self->o.targets.paths[0]);
 }
 
 /* Test that a bad configuration file is a usage error, naming the line. */
@@ -216,6 +226,177 @@ TEST_F(opts, config_errors)
 	/* A file named on the command line must exist; the default need not. */
 	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
 			    "/nonexistent/snapfreeze.conf", NULL));
+}
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+/* What the parser printed so far. */
+static const char *messages(FIXTURE_DATA(opts) *self)
+{
+	fflush(self->err);
+	return self->errbuf ? self->errbuf : "";
+}
+
+/* The parser's messages so far contain @what; if not, say what they are. */
+static bool said(FIXTURE_DATA(opts) *self, const char *what)
+{
+	if (strstr(messages(self), what))
+		return true;
+	fprintf(stderr, "# no '%s' in: %s\n", what, messages(self));
+	return false;
+}
+
+#define EXPECT_SAID(what) EXPECT_TRUE(said(self, what))
+
+/*
+ * Test that a NUL or another control character makes the file a usage
+ * error, wherever it is: a NUL used to hide the rest of its line.
+ */
+TEST_F(opts, config_not_text)
+{
+	static const char garbage[] = "\0\1\2garbage";
+	static const char hidden[] = "timeout = 5\0 junk\n";
+	static const char bell[] = "# ring\a\ntimeout = 5\n";
+
+	write_bytes(self->config, garbage, sizeof(garbage) - 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	EXPECT_SAID("not a text file");
+	write_bytes(self->config, hidden, sizeof(hidden) - 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	write_bytes(self->config, bell, sizeof(bell) - 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	/* Tabs and CRLF line ends are text. */
+	write_config(self->config, "\ttimeout\t=\t5\r\ntarget = /a\r\n");
+	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(5, self->o.timeout_s);
+	ASSERT_EQ(1, self->o.targets.n);
+	EXPECT_STREQ("/a", self->o.targets.paths[0]);
+}
+
+/*
+ * Test that a configuration that is not a regular file is a usage error,
+ * at once (a FIFO or /dev/zero used to block or never end), and that
+ * /dev/null still means "no configuration".
+ */
+TEST_F(opts, config_not_regular)
+{
+	char fifo[64];
+
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/tmp", NULL));
+	EXPECT_SAID("not a regular file");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/dev/zero", NULL));
+	strcpy(fifo, self->config);
+	strcat(fifo, ".fifo");
+	ASSERT_EQ(0, mkfifo(fifo, 0600));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    fifo, NULL));
+	unlink(fifo);
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   "/dev/null", NULL));
+	EXPECT_EQ(60, self->o.timeout_s);
+}
+
+/* Test the size limit: 64 KiB is read, one byte more is a usage error. */
+TEST_F(opts, config_size)
+{
+	char *text = malloc(SF_CONFIG_MAX_BYTES + 2);
+
+	ASSERT_NE(NULL, text);
+	memset(text, '#', SF_CONFIG_MAX_BYTES + 1);
+	memcpy(text, "timeout = 9\n", 12);
+	text[SF_CONFIG_MAX_BYTES - 1] = '\n';
+	write_bytes(self->config, text, SF_CONFIG_MAX_BYTES);
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(9, self->o.timeout_s);
+	write_bytes(self->config, text, SF_CONFIG_MAX_BYTES + 1);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	EXPECT_SAID("larger than");
+	free(text);
+}
+
+/*
+ * Test that an option given twice is a usage error (a scheduler's template
+ * gone wrong must not pick one id or timeout silently), except --target,
+ * which repeats; and the same for the configuration file's keys.
+ */
+TEST_F(opts, repeated_options)
+{
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--execution-id",
+			    UUID, "--execution-id", "None", NULL));
+	EXPECT_SAID("--execution-id given twice");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/dev/null", "--timeout", "5", "--timeout=6", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/dev/null", "--config", self->config, NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "dry-run", "--config",
+			    "/dev/null", "--hooks-dir", "/a", "--hooks-dir", "/a",
+			    NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "dry-run", "--config",
+			    "/dev/null", "--include-root", "--include-root", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--force",
+			    "--force", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "status", "--json", "--json",
+			    NULL));
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   "/dev/null", "--target", "/a", "--target", "/a", NULL));
+	EXPECT_EQ(2, self->o.targets.n);
+
+	write_config(self->config, "timeout = 5\ntimeout = 5\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	EXPECT_SAID(":2: timeout given twice");
+	write_config(self->config, "hooks_dir = /a\nhooks_dir = /b\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	write_config(self->config, "target = /a\ntarget = /b\n");
+	EXPECT_EQ(0, parse(&self->o, self->err, "pre-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(2, self->o.targets.n);
+}
+
+/*
+ * Test that the usage is derived from the tables: each command with the
+ * options it takes, each option, each configuration key, no alias.
+ */
+TEST_F(opts, usage_from_tables)
+{
+	static const char *const want[] = {
+		"  snapfreeze pre-script  [--execution-id ID] [--timeout SECONDS]\n"
+		"                         [--target PATH]... [--include-root] [--hooks-dir DIR]\n"
+		"                         [--config FILE]\n",
+		"  snapfreeze post-script [--execution-id ID] [--hooks-dir DIR] [--config FILE]\n"
+		"                         [--force]\n",
+		"  snapfreeze status      [--json]\n",
+		"  snapfreeze monitor\n",
+		"  snapfreeze --version\n",
+		"  --config FILE       configuration (default /etc/snapfreeze/snapfreeze.conf)\n",
+		"keys: timeout, target, include_root, hooks_dir, hook_timeout.",
+	};
+	size_t i;
+
+	usage(self->err);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		EXPECT_SAID(want[i]);
+	EXPECT_EQ(NULL, strstr(messages(self), "snapfreeze -h"));
+	/* An empty value is never a directory or a file. */
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--hooks-dir=",
+			    NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--config=",
+			    NULL));
 }
 
 TEST_HARNESS_MAIN

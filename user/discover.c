@@ -16,7 +16,7 @@ static bool under_boot(const char *target)
 	return !strcmp(target, "/boot") || !strncmp(target, "/boot/", 6);
 }
 
-static bool known(const struct sf_plan *plan, dev_t dev)
+static bool known(const struct plan *plan, dev_t dev)
 {
 	unsigned int i;
 
@@ -80,7 +80,7 @@ static dev_t source_dev(struct libmnt_table *tb, dev_t fs)
  * earlier target in front of that target.  A stack is at most n deep, so n
  * passes settle it.
  */
-static void order_stacked(struct sf_plan *plan, struct libmnt_table *tb)
+static void order_stacked(struct plan *plan, struct libmnt_table *tb)
 {
 	unsigned int pass, i, j;
 	const char *path;
@@ -122,11 +122,11 @@ static struct libmnt_table *load_mounts(void)
 		tb = NULL;
 	}
 	if (!tb)
-		sf_error("cannot read the mount table");
+		log_error("cannot read the mount table");
 	return tb;
 }
 
-int sf_discover(struct sf_plan *plan, bool include_root)
+int plan_discover(struct plan *plan, bool include_root)
 {
 	struct libmnt_table *tb;
 	struct libmnt_iter *it;
@@ -155,14 +155,14 @@ int sf_discover(struct sf_plan *plan, bool include_root)
 		if (mnt_fs_match_options(fs, "ro"))
 			continue;	/* read-only: nothing to flush */
 		if (!include_root && (!strcmp(target, "/") || under_boot(target))) {
-			sf_info("skipping %s (%s): / and /boot need --include-root",
+			log_info("skipping %s (%s): / and /boot need --include-root",
 				target, src);
 			continue;
 		}
 		if (known(plan, dev))
 			continue;	/* a bind mount or a second mount */
 		if (plan->n == SNAPFREEZE_MAX_TARGETS) {
-			sf_error("more than %u filesystems: name them with --target",
+			log_error("more than %u filesystems: name them with --target",
 				 SNAPFREEZE_MAX_TARGETS);
 			too_many = true;
 			break;
@@ -207,7 +207,7 @@ static const char *bdev_mount(struct libmnt_table *tb, dev_t rdev, dev_t *fs)
 	return found ? strdup(found) : NULL;
 }
 
-int sf_plan_targets(struct sf_plan *plan, const char *const *paths,
+int plan_targets(struct plan *plan, const char *const *paths,
 		    unsigned int n)
 {
 	struct libmnt_table *tb;
@@ -228,7 +228,7 @@ int sf_plan_targets(struct sf_plan *plan, const char *const *paths,
 		} else if (!stat(paths[i], &st)) {
 			mnt = bdev_mount(tb, st.st_rdev, &plan->devs[plan->n]);
 			if (mnt) {
-				sf_info("%s is mounted at %s", paths[i], mnt);
+				log_info("%s is mounted at %s", paths[i], mnt);
 				plan->paths[plan->n] = mnt;
 			}
 		}
@@ -239,7 +239,7 @@ int sf_plan_targets(struct sf_plan *plan, const char *const *paths,
 	return 0;
 }
 
-void sf_plan_remove(struct sf_plan *plan, unsigned int i)
+void plan_remove(struct plan *plan, unsigned int i)
 {
 	plan->n--;
 	memmove(&plan->paths[i], &plan->paths[i + 1],

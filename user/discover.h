@@ -13,18 +13,18 @@
 
 #include <linux/snapfreeze.h>
 
-struct sf_plan {
+struct plan {
 	const char *paths[SNAPFREEZE_MAX_TARGETS];
 	dev_t devs[SNAPFREEZE_MAX_TARGETS];	/* 0 if unknown */
 	unsigned int n;
 };
 
 /* Every mounted filesystem worth freezing; see snapfreeze(8). */
-int sf_discover(struct sf_plan *plan, bool include_root);
+int plan_discover(struct plan *plan, bool include_root);
 /* The user's targets, in a safe order. */
-int sf_plan_targets(struct sf_plan *plan, const char *const *paths,
+int plan_targets(struct plan *plan, const char *const *paths,
 		    unsigned int n);
 /* Drop entry @i, keeping the order. */
-void sf_plan_remove(struct sf_plan *plan, unsigned int i);
+void plan_remove(struct plan *plan, unsigned int i);
 
 #endif /* SF_DISCOVER_H */

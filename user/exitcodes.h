@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The exit codes the snapshot scheduler sees: the only channel back to it,
- * so they are a contract (../shared/MISSION.md, snapfreeze(8)).
+ * so they are a contract (README.md; snapfreeze(8), EXIT STATUS).
  */
 #ifndef SF_EXITCODES_H
 #define SF_EXITCODES_H
 
-enum sf_exit {
+enum exit_code {
 	SF_EXIT_OK = 0,
 	SF_EXIT_USAGE = 1,		/* usage error, unknown command word */
 	SF_EXIT_PRE_FAILED = 201,	/* nothing is left frozen */

@@ -14,7 +14,7 @@ static void emit(const char *level, const char *fmt, va_list ap)
 	fflush(stdout);
 }
 
-void sf_info(const char *fmt, ...)
+void log_info(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -23,7 +23,7 @@ void sf_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-void sf_error(const char *fmt, ...)
+void log_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -32,7 +32,7 @@ void sf_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-int64_t sf_now_ms(void)
+int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -40,13 +40,20 @@ int64_t sf_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *sf_timestamp(void)
+const char *time_text(uint64_t ns, char *buf, unsigned int size)
 {
-	static char buf[32];
-	time_t t = time(NULL);
+	time_t t = ns / 1000000000ULL;
 	struct tm tm;
 
 	localtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
 	return buf;
+}
+
+const char *now_text(void)
+{
+	static char buf[32];
+
+	return time_text((uint64_t)time(NULL) * 1000000000ULL, buf,
+			 sizeof(buf));
 }

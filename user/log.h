@@ -9,11 +9,13 @@
 
 #include <stdint.h>
 
-void sf_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void sf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Monotonic milliseconds, for step durations. */
-int64_t sf_now_ms(void);
-/* The current local time as "YYYY-mm-dd HH:MM:SS", in a static buffer. */
-const char *sf_timestamp(void);
+int64_t now_ms(void);
+/* The local time as "YYYY-mm-dd HH:MM:SS", in a static buffer. */
+const char *now_text(void);
+/* Local time @ns (CLOCK_REALTIME nanoseconds) the same way, into @buf. */
+const char *time_text(uint64_t ns, char *buf, unsigned int size);
 
 #endif /* SF_LOG_H */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,24 +14,26 @@
 
 #include "nlclient.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
 
-struct sf_nl {
+struct client {
 	struct nl_sock *sk;
 	int family;
 };
 
 /* One request's state, shared with the callbacks. */
 struct request {
-	struct sf_nl_status *st;
-	struct sf_nl_error *err;
+	struct client_status *st;
+	struct client_error *err;
 	uint32_t target_offs[SNAPFREEZE_MAX_TARGETS];
 	unsigned int nr_targets;
 	bool done;
 	int parse_err;
-	int (*event_fn)(const struct sf_nl_status *ev, void *arg);
+	int (*event_fn)(const struct client_event *ev, void *arg);
 	void *event_arg;
 };
 
@@ -53,6 +56,8 @@ static struct nla_policy status_policy[SNAPFREEZE_A_MAX + 1] = {
 	[SNAPFREEZE_A_LAST_ERROR] = { .type = NLA_STRING },
 	[SNAPFREEZE_A_EVENT] = { .type = NLA_U32 },
 	[SNAPFREEZE_A_ERRNO] = { .type = NLA_U32 },
+	[SNAPFREEZE_A_HELD_BY_OTHER] = { .type = NLA_U32 },
+	[SNAPFREEZE_A_SKEW_NS] = { .type = NLA_U64 },
 };
 
 static struct nla_policy target_policy[SNAPFREEZE_TARGET_A_MAX + 1] = {
@@ -61,54 +66,82 @@ static struct nla_policy target_policy[SNAPFREEZE_TARGET_A_MAX + 1] = {
 	[SNAPFREEZE_TARGET_A_SB_ID] = { .type = NLA_STRING },
 	[SNAPFREEZE_TARGET_A_MAJOR] = { .type = NLA_U32 },
 	[SNAPFREEZE_TARGET_A_MINOR] = { .type = NLA_U32 },
+	[SNAPFREEZE_TARGET_A_STATE] = { .type = NLA_U32 },
+	[SNAPFREEZE_TARGET_A_FLUSH_NS] = { .type = NLA_U64 },
+	[SNAPFREEZE_TARGET_A_FREEZE_NS] = { .type = NLA_U64 },
+	[SNAPFREEZE_TARGET_A_FROZEN_AT_NS] = { .type = NLA_U64 },
+	[SNAPFREEZE_TARGET_A_LEVEL] = { .type = NLA_U32 },
 };
-
-static const char *const state_names[] = {
-	[SNAPFREEZE_STATE_IDLE] = "idle",
-	[SNAPFREEZE_STATE_FREEZING] = "freezing",
-	[SNAPFREEZE_STATE_FROZEN] = "frozen",
-	[SNAPFREEZE_STATE_AUTO_THAWED] = "auto-thawed",
-};
-
-static const char *const reason_names[] = {
-	[SNAPFREEZE_THAW_NONE] = "none",
-	[SNAPFREEZE_THAW_REQUEST] = "request",
-	[SNAPFREEZE_THAW_DEADLINE] = "deadline",
-	[SNAPFREEZE_THAW_EMERGENCY] = "emergency",
-	[SNAPFREEZE_THAW_SHUTDOWN] = "shutdown",
-};
-
-static const char *const event_names[] = {
-	[SNAPFREEZE_EVENT_FROZEN] = "frozen",
-	[SNAPFREEZE_EVENT_THAWED] = "thawed",
-	[SNAPFREEZE_EVENT_AUTO_THAWED] = "auto-thawed",
-	[SNAPFREEZE_EVENT_FAILED] = "failed",
-};
-
-#define NAME_OF(table, i)						\
-	((i) < sizeof(table) / sizeof(table[0]) && (table)[i] ? (table)[i] : "unknown")
-
-const char *sf_nl_state_name(uint32_t state)
-{
-	return NAME_OF(state_names, state);
-}
-
-const char *sf_nl_reason_name(uint32_t reason)
-{
-	return NAME_OF(reason_names, reason);
-}
-
-const char *sf_nl_event_name(uint32_t event)
-{
-	return NAME_OF(event_names, event);
-}
 
 static void copy_string(char *dst, size_t size, struct nlattr *a)
 {
 	snprintf(dst, size, "%s", a ? nla_get_string(a) : "");
 }
 
-static int parse_target(struct nlattr *nest, struct sf_nl_target *t)
+/*
+ * The numbers of a reply, a target or an event, and the field each lands
+ * in; the policies have checked their sizes.  An absent one stays 0.
+ */
+struct field {
+	uint16_t attr;
+	bool u64;
+	size_t offset;
+};
+
+#define U32(type, a, f) { a, false, offsetof(struct type, f) }
+#define U64(type, a, f) { a, true, offsetof(struct type, f) }
+
+static const struct field status_fields[] = {
+	U32(client_status, SNAPFREEZE_A_STATE, state),
+	U32(client_status, SNAPFREEZE_A_TIMEOUT_MS, timeout_ms),
+	U32(client_status, SNAPFREEZE_A_REMAINING_MS, remaining_ms),
+	U32(client_status, SNAPFREEZE_A_THAW_REASON, thaw_reason),
+	U64(client_status, SNAPFREEZE_A_FROZEN_SINCE, frozen_since_ns),
+	U64(client_status, SNAPFREEZE_A_THAWED_AT, thawed_at_ns),
+	U64(client_status, SNAPFREEZE_A_FLUSH_NS, flush_ns),
+	U64(client_status, SNAPFREEZE_A_FREEZE_NS, freeze_ns),
+	U64(client_status, SNAPFREEZE_A_FREEZES, freezes),
+	U64(client_status, SNAPFREEZE_A_THAWS, thaws),
+	U64(client_status, SNAPFREEZE_A_AUTO_THAWS, auto_thaws),
+	U64(client_status, SNAPFREEZE_A_FAILURES, failures),
+	U32(client_status, SNAPFREEZE_A_HELD_BY_OTHER, held_by_other),
+	U64(client_status, SNAPFREEZE_A_SKEW_NS, skew_ns),
+};
+
+static const struct field target_fields[] = {
+	U32(client_target, SNAPFREEZE_TARGET_A_MAJOR, major),
+	U32(client_target, SNAPFREEZE_TARGET_A_MINOR, minor),
+	U32(client_target, SNAPFREEZE_TARGET_A_STATE, state),
+	U64(client_target, SNAPFREEZE_TARGET_A_FLUSH_NS, flush_ns),
+	U64(client_target, SNAPFREEZE_TARGET_A_FREEZE_NS, freeze_ns),
+	U64(client_target, SNAPFREEZE_TARGET_A_FROZEN_AT_NS, frozen_at_ns),
+};
+
+static const struct field event_fields[] = {
+	U32(client_event, SNAPFREEZE_A_EVENT, event),
+	U32(client_event, SNAPFREEZE_A_THAW_REASON, thaw_reason),
+	U32(client_event, SNAPFREEZE_A_ERRNO, err),
+	U32(client_event, SNAPFREEZE_A_HELD_BY_OTHER, held_by_other),
+};
+
+static void get_fields(struct nlattr **tb, const struct field *f, size_t n,
+		       void *dst)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct nlattr *a = tb[f[i].attr];
+
+		if (!a)
+			continue;
+		if (f[i].u64)
+			*(uint64_t *)((char *)dst + f[i].offset) = nla_get_u64(a);
+		else
+			*(uint32_t *)((char *)dst + f[i].offset) = nla_get_u32(a);
+	}
+}
+
+static int parse_target(struct nlattr *nest, struct client_target *t)
 {
 	struct nlattr *tb[SNAPFREEZE_TARGET_A_MAX + 1];
 	int ret;
@@ -122,17 +155,15 @@ static int parse_target(struct nlattr *nest, struct sf_nl_target *t)
 		return -ENOMEM;
 	copy_string(t->fstype, sizeof(t->fstype), tb[SNAPFREEZE_TARGET_A_FSTYPE]);
 	copy_string(t->sb_id, sizeof(t->sb_id), tb[SNAPFREEZE_TARGET_A_SB_ID]);
-	if (tb[SNAPFREEZE_TARGET_A_MAJOR])
-		t->major = nla_get_u32(tb[SNAPFREEZE_TARGET_A_MAJOR]);
-	if (tb[SNAPFREEZE_TARGET_A_MINOR])
-		t->minor = nla_get_u32(tb[SNAPFREEZE_TARGET_A_MINOR]);
+	get_fields(tb, target_fields, ARRAY_SIZE(target_fields), t);
+	t->has_state = tb[SNAPFREEZE_TARGET_A_STATE];
+	t->has_timings = tb[SNAPFREEZE_TARGET_A_FLUSH_NS] ||
+			 tb[SNAPFREEZE_TARGET_A_FREEZE_NS] ||
+			 tb[SNAPFREEZE_TARGET_A_FROZEN_AT_NS];
 	return 0;
 }
 
-#define GET_U32(tb, a, dst) do { if ((tb)[a]) (dst) = nla_get_u32((tb)[a]); } while (0)
-#define GET_U64(tb, a, dst) do { if ((tb)[a]) (dst) = nla_get_u64((tb)[a]); } while (0)
-
-static int parse_status(struct nl_msg *msg, struct sf_nl_status *st)
+int client_parse_status(struct nl_msg *msg, struct client_status *st)
 {
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct nlattr *tb[SNAPFREEZE_A_MAX + 1];
@@ -143,26 +174,14 @@ static int parse_status(struct nl_msg *msg, struct sf_nl_status *st)
 	ret = genlmsg_parse(nlh, 0, tb, SNAPFREEZE_A_MAX, status_policy);
 	if (ret < 0)
 		return -EBADMSG;
-	sf_nl_status_free(st);
+	client_status_free(st);
 	memset(st, 0, sizeof(*st));
-	st->cmd = gnlh->cmd;
-	GET_U32(tb, SNAPFREEZE_A_STATE, st->state);
+	get_fields(tb, status_fields, ARRAY_SIZE(status_fields), st);
 	copy_string(st->exec_id, sizeof(st->exec_id), tb[SNAPFREEZE_A_EXEC_ID]);
-	GET_U32(tb, SNAPFREEZE_A_TIMEOUT_MS, st->timeout_ms);
-	GET_U32(tb, SNAPFREEZE_A_REMAINING_MS, st->remaining_ms);
-	GET_U32(tb, SNAPFREEZE_A_THAW_REASON, st->thaw_reason);
-	GET_U64(tb, SNAPFREEZE_A_FROZEN_SINCE, st->frozen_since_ns);
-	GET_U64(tb, SNAPFREEZE_A_THAWED_AT, st->thawed_at_ns);
-	GET_U64(tb, SNAPFREEZE_A_FLUSH_NS, st->flush_ns);
-	GET_U64(tb, SNAPFREEZE_A_FREEZE_NS, st->freeze_ns);
-	GET_U64(tb, SNAPFREEZE_A_FREEZES, st->freezes);
-	GET_U64(tb, SNAPFREEZE_A_THAWS, st->thaws);
-	GET_U64(tb, SNAPFREEZE_A_AUTO_THAWS, st->auto_thaws);
-	GET_U64(tb, SNAPFREEZE_A_FAILURES, st->failures);
-	GET_U32(tb, SNAPFREEZE_A_EVENT, st->event);
-	GET_U32(tb, SNAPFREEZE_A_ERRNO, st->err);
 	copy_string(st->last_error, sizeof(st->last_error),
 		    tb[SNAPFREEZE_A_LAST_ERROR]);
+	st->has_held_by_other = tb[SNAPFREEZE_A_HELD_BY_OTHER];
+	st->has_skew = tb[SNAPFREEZE_A_SKEW_NS];
 
 	/* The repeated targets: genlmsg_parse() kept only the last one. */
 	nla_for_each_attr(a, genlmsg_attrdata(gnlh, 0), genlmsg_attrlen(gnlh, 0),
@@ -178,7 +197,7 @@ static int parse_status(struct nl_msg *msg, struct sf_nl_status *st)
 	return 0;
 }
 
-void sf_nl_status_free(struct sf_nl_status *st)
+void client_status_free(struct client_status *st)
 {
 	unsigned int i;
 
@@ -187,29 +206,38 @@ void sf_nl_status_free(struct sf_nl_status *st)
 	st->nr_targets = 0;
 }
 
+static int parse_event(struct nl_msg *msg, struct client_event *ev)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *gnlh = nlmsg_data(nlh);
+	struct nlattr *tb[SNAPFREEZE_A_MAX + 1];
+
+	if (gnlh->cmd != SNAPFREEZE_CMD_EVENT ||
+	    genlmsg_parse(nlh, 0, tb, SNAPFREEZE_A_MAX, status_policy) < 0)
+		return -EBADMSG;
+	memset(ev, 0, sizeof(*ev));
+	get_fields(tb, event_fields, ARRAY_SIZE(event_fields), ev);
+	copy_string(ev->exec_id, sizeof(ev->exec_id), tb[SNAPFREEZE_A_EXEC_ID]);
+	return 0;
+}
+
 static int valid_cb(struct nl_msg *msg, void *arg)
 {
 	struct request *req = arg;
+	struct client_event ev;
 	int ret;
 
-	if (req->event_fn) {
-		struct sf_nl_status ev = { 0 };
-
-		ret = parse_status(msg, &ev);
-		if (!ret && ((struct genlmsghdr *)nlmsg_data(nlmsg_hdr(msg)))->cmd ==
-			    SNAPFREEZE_CMD_EVENT)
-			ret = req->event_fn(&ev, req->event_arg);
-		sf_nl_status_free(&ev);
-		if (ret) {
-			req->done = true;
-			return NL_STOP;
-		}
+	if (!req->event_fn) {
+		ret = client_parse_status(msg, req->st);
+		if (ret)
+			req->parse_err = ret;
 		return NL_OK;
 	}
-	ret = parse_status(msg, req->st);
-	if (ret)
-		req->parse_err = ret;
-	return NL_OK;
+	/* Anything but a well-formed event is not for us. */
+	if (parse_event(msg, &ev) || !req->event_fn(&ev, req->event_arg))
+		return NL_OK;
+	req->done = true;
+	return NL_STOP;
 }
 
 /* The extack TLVs follow the error header, and the request unless capped. */
@@ -261,13 +289,13 @@ static int ack_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
-static int resolve(struct sf_nl *nl)
+static int resolve(struct client *c)
 {
-	nl->family = genl_ctrl_resolve(nl->sk, SNAPFREEZE_GENL_NAME);
-	return nl->family < 0 ? -ENOENT : 0;
+	c->family = genl_ctrl_resolve(c->sk, SNAPFREEZE_GENL_NAME);
+	return c->family < 0 ? -ENOENT : 0;
 }
 
-/* libkmod's own complaints would go to stderr; open_family() explains. */
+/* libkmod's own complaints would go to stderr; the caller explains. */
 static void kmod_quiet(void *data, int priority, const char *file, int line,
 		       const char *fn, const char *format, va_list args)
 {
@@ -292,70 +320,70 @@ static void load_module(void)
 	kmod_unref(ctx);
 }
 
-int sf_nl_open(struct sf_nl **nlp)
+int client_open(struct client **cp)
 {
-	struct sf_nl *nl;
+	struct client *c;
 	int one = 1;
 	int ret;
 
-	nl = calloc(1, sizeof(*nl));
-	if (!nl)
+	c = calloc(1, sizeof(*c));
+	if (!c)
 		return -ENOMEM;
-	nl->sk = nl_socket_alloc();
-	if (!nl->sk) {
+	c->sk = nl_socket_alloc();
+	if (!c->sk) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	if (genl_connect(nl->sk)) {
+	if (genl_connect(c->sk)) {
 		ret = -ECONNREFUSED;
 		goto err_sock;
 	}
 	/* Ask for the kernel's own words on errors. */
-	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+	setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_EXT_ACK,
 		   &one, sizeof(one));
-	nl_socket_set_msg_buf_size(nl->sk, 1 << 20);
+	nl_socket_set_msg_buf_size(c->sk, 1 << 20);
 	/* The family lookup itself asks the kernel to load the module. */
-	ret = resolve(nl);
+	ret = resolve(c);
 	if (ret) {
 		load_module();
-		ret = resolve(nl);
+		ret = resolve(c);
 	}
 	if (ret)
 		goto err_sock;
-	*nlp = nl;
+	*cp = c;
 	return 0;
 
 err_sock:
-	nl_socket_free(nl->sk);
+	nl_socket_free(c->sk);
 err_free:
-	free(nl);
+	free(c);
 	return ret;
 }
 
-void sf_nl_close(struct sf_nl *nl)
+void client_close(struct client *c)
 {
-	if (!nl)
+	if (!c)
 		return;
-	nl_socket_free(nl->sk);
-	free(nl);
+	nl_socket_free(c->sk);
+	free(c);
 }
 
-static int transact(struct sf_nl *nl, struct nl_msg *msg, struct request *req)
+static int transact(struct client *c, struct nl_msg *msg, struct request *req)
 {
 	int ret;
 
 	req->err->err = 0;
 	req->err->msg[0] = '\0';
 	req->err->target = -1;
-	nl_socket_modify_cb(nl->sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, req);
-	nl_socket_modify_cb(nl->sk, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, req);
-	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, error_cb, req);
-	ret = nl_send_auto(nl->sk, msg);
+	nl_socket_modify_cb(c->sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, req);
+	nl_socket_modify_cb(c->sk, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, req);
+	nl_socket_modify_err_cb(c->sk, NL_CB_CUSTOM, error_cb, req);
+	ret = nl_send_auto(c->sk, msg);
 	nlmsg_free(msg);
 	if (ret < 0)
 		return -EIO;
 	while (!req->done) {
-		ret = nl_recvmsgs_default(nl->sk);
+		ret = nl_recvmsgs_default(c->sk);
 		if (ret < 0 && !req->done)
 			return -EIO;
 	}
@@ -364,11 +392,11 @@ static int transact(struct sf_nl *nl, struct nl_msg *msg, struct request *req)
 	return req->parse_err;
 }
 
-static struct nl_msg *new_msg(struct sf_nl *nl, uint8_t cmd)
+static struct nl_msg *new_msg(struct client *c, uint8_t cmd)
 {
 	struct nl_msg *msg = nlmsg_alloc_size(1 << 20);
 
-	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0,
 				0, cmd, SNAPFREEZE_GENL_VERSION)) {
 		nlmsg_free(msg);
 		msg = NULL;
@@ -376,16 +404,16 @@ static struct nl_msg *new_msg(struct sf_nl *nl, uint8_t cmd)
 	return msg;
 }
 
-int sf_nl_freeze(struct sf_nl *nl, const char *exec_id, uint32_t timeout_ms,
-		 const char *const *paths, unsigned int n, uint32_t flags,
-		 struct sf_nl_status *st, struct sf_nl_error *err)
+int client_freeze(struct client *c, const char *exec_id, uint32_t timeout_ms,
+		  const char *const *paths, unsigned int n, uint32_t flags,
+		  struct client_status *st, struct client_error *err)
 {
 	struct request req = { .st = st, .err = err };
 	struct nl_msg *msg;
 	struct nlattr *nest;
 	unsigned int i;
 
-	msg = new_msg(nl, SNAPFREEZE_CMD_FREEZE);
+	msg = new_msg(c, SNAPFREEZE_CMD_FREEZE);
 	if (!msg)
 		return -ENOMEM;
 	for (i = 0; i < n && i < SNAPFREEZE_MAX_TARGETS; i++) {
@@ -400,20 +428,20 @@ int sf_nl_freeze(struct sf_nl *nl, const char *exec_id, uint32_t timeout_ms,
 	    nla_put_u32(msg, SNAPFREEZE_A_TIMEOUT_MS, timeout_ms) ||
 	    (flags && nla_put_u32(msg, SNAPFREEZE_A_FLAGS, flags)))
 		goto err_msg;
-	return transact(nl, msg, &req);
+	return transact(c, msg, &req);
 
 err_msg:
 	nlmsg_free(msg);
 	return -EMSGSIZE;
 }
 
-int sf_nl_thaw(struct sf_nl *nl, const char *exec_id, uint32_t flags,
-	       struct sf_nl_status *st, struct sf_nl_error *err)
+int client_thaw(struct client *c, const char *exec_id, uint32_t flags,
+		struct client_status *st, struct client_error *err)
 {
 	struct request req = { .st = st, .err = err };
 	struct nl_msg *msg;
 
-	msg = new_msg(nl, SNAPFREEZE_CMD_THAW);
+	msg = new_msg(c, SNAPFREEZE_CMD_THAW);
 	if (!msg)
 		return -ENOMEM;
 	if (nla_put_string(msg, SNAPFREEZE_A_EXEC_ID, exec_id) ||
@@ -421,39 +449,39 @@ int sf_nl_thaw(struct sf_nl *nl, const char *exec_id, uint32_t flags,
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return transact(nl, msg, &req);
+	return transact(c, msg, &req);
 }
 
-int sf_nl_get(struct sf_nl *nl, struct sf_nl_status *st,
-	      struct sf_nl_error *err)
+int client_get(struct client *c, struct client_status *st,
+	       struct client_error *err)
 {
 	struct request req = { .st = st, .err = err };
 	struct nl_msg *msg;
 
-	msg = new_msg(nl, SNAPFREEZE_CMD_GET);
+	msg = new_msg(c, SNAPFREEZE_CMD_GET);
 	if (!msg)
 		return -ENOMEM;
-	return transact(nl, msg, &req);
+	return transact(c, msg, &req);
 }
 
-int sf_nl_monitor(struct sf_nl *nl,
-		  int (*fn)(const struct sf_nl_status *ev, void *arg),
-		  void *arg)
+int client_monitor(struct client *c,
+		   int (*fn)(const struct client_event *ev, void *arg),
+		   void *arg)
 {
-	struct sf_nl_error err;
+	struct client_error err;
 	struct request req = { .err = &err, .event_fn = fn, .event_arg = arg };
 	int grp, ret;
 
-	grp = genl_ctrl_resolve_grp(nl->sk, SNAPFREEZE_GENL_NAME,
+	grp = genl_ctrl_resolve_grp(c->sk, SNAPFREEZE_GENL_NAME,
 				    SNAPFREEZE_MCGRP_EVENTS);
 	if (grp < 0)
 		return -ENOENT;
-	if (nl_socket_add_membership(nl->sk, grp))
+	if (nl_socket_add_membership(c->sk, grp))
 		return -EPERM;
-	nl_socket_disable_seq_check(nl->sk);
-	nl_socket_modify_cb(nl->sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &req);
+	nl_socket_disable_seq_check(c->sk);
+	nl_socket_modify_cb(c->sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &req);
 	while (!req.done) {
-		ret = nl_recvmsgs_default(nl->sk);
+		ret = nl_recvmsgs_default(c->sk);
 		if (ret < 0 && ret != -NLE_INTR)
 			return -EIO;
 	}

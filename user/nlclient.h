@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The only file that speaks netlink: a libnl-genl-3 client of the
- * snapfreeze family.  Replies are validated and parsed into plain structs;
- * unknown attributes are ignored, for forward compatibility.
+ * snapfreeze family.  Replies and events are validated and parsed into
+ * plain structs; unknown attributes are ignored, for forward
+ * compatibility, and so are absent ones an older module does not send
+ * (the has_ flags say which were there).
  */
 #ifndef SF_NLCLIENT_H
 #define SF_NLCLIENT_H
@@ -12,31 +14,44 @@
 
 #include <linux/snapfreeze.h>
 
-struct sf_nl;
+struct client;
 
-struct sf_nl_target {
+struct client_target {
 	char *path;
 	char fstype[32];
 	char sb_id[64];
 	uint32_t major, minor;
+	bool has_state, has_timings;	/* newer modules only */
+	uint32_t state;			/* enum snapfreeze_target_state */
+	uint64_t flush_ns, freeze_ns, frozen_at_ns;
 };
 
-struct sf_nl_status {
-	uint8_t cmd;
-	uint32_t state;
+/* A FREEZE, THAW or GET reply. */
+struct client_status {
+	uint32_t state;			/* enum snapfreeze_state */
 	char exec_id[SNAPFREEZE_EXEC_ID_MAX + 1];
-	struct sf_nl_target targets[SNAPFREEZE_MAX_TARGETS];
+	struct client_target targets[SNAPFREEZE_MAX_TARGETS];
 	unsigned int nr_targets;
 	uint32_t timeout_ms, remaining_ms, thaw_reason;
 	uint64_t frozen_since_ns, thawed_at_ns, flush_ns, freeze_ns;
 	uint64_t freezes, thaws, auto_thaws, failures;
 	char last_error[256];
-	/* events */
-	uint32_t event, err;
+	bool has_held_by_other, has_skew;	/* newer modules only */
+	uint32_t held_by_other;		/* targets another holder kept frozen */
+	uint64_t skew_ns;
+};
+
+/* A message of the events group. */
+struct client_event {
+	uint32_t event;			/* enum snapfreeze_event */
+	char exec_id[SNAPFREEZE_EXEC_ID_MAX + 1];
+	uint32_t thaw_reason;
+	uint32_t err;			/* positive errno, failed events */
+	uint32_t held_by_other;
 };
 
 /* What the kernel said about a failed request. */
-struct sf_nl_error {
+struct client_error {
 	int err;		/* negative errno */
 	char msg[256];		/* the extack message, "" if none */
 	int target;		/* index of the request's target at fault, or -1 */
@@ -47,24 +62,26 @@ struct sf_nl_error {
  * (the kernel's family autoload, then libkmod).  0, or -ENOENT when the
  * family cannot be had, or another negative errno.
  */
-int sf_nl_open(struct sf_nl **nlp);
-void sf_nl_close(struct sf_nl *nl);
+int client_open(struct client **cp);
+void client_close(struct client *c);
 
-int sf_nl_freeze(struct sf_nl *nl, const char *exec_id, uint32_t timeout_ms,
-		 const char *const *paths, unsigned int n, uint32_t flags,
-		 struct sf_nl_status *st, struct sf_nl_error *err);
-int sf_nl_thaw(struct sf_nl *nl, const char *exec_id, uint32_t flags,
-	       struct sf_nl_status *st, struct sf_nl_error *err);
-int sf_nl_get(struct sf_nl *nl, struct sf_nl_status *st,
-	      struct sf_nl_error *err);
+/* Requests: 0 and @st filled in, or a negative errno and @err. */
+int client_freeze(struct client *c, const char *exec_id, uint32_t timeout_ms,
+		  const char *const *paths, unsigned int n, uint32_t flags,
+		  struct client_status *st, struct client_error *err);
+int client_thaw(struct client *c, const char *exec_id, uint32_t flags,
+		struct client_status *st, struct client_error *err);
+int client_get(struct client *c, struct client_status *st,
+	       struct client_error *err);
+void client_status_free(struct client_status *st);
+
 /* Call @fn for each event until it returns non-zero or an error occurs. */
-int sf_nl_monitor(struct sf_nl *nl,
-		  int (*fn)(const struct sf_nl_status *ev, void *arg),
-		  void *arg);
+int client_monitor(struct client *c,
+		   int (*fn)(const struct client_event *ev, void *arg),
+		   void *arg);
 
-void sf_nl_status_free(struct sf_nl_status *st);
-const char *sf_nl_state_name(uint32_t state);
-const char *sf_nl_reason_name(uint32_t reason);
-const char *sf_nl_event_name(uint32_t event);
+/* Parse one reply into @st (what the requests do; for the unit tests). */
+struct nl_msg;
+int client_parse_status(struct nl_msg *msg, struct client_status *st);
 
 #endif /* SF_NLCLIENT_H */

@@ -1,116 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Command line and configuration file.  The command line wins; the file
- * fills in what it left unset; built-in defaults fill in the rest.
+ * Command line and configuration file.  Two tables drive everything: the
+ * settings (each a command-line option, a configuration key, or both) and
+ * the commands (each a word, its function, the options it takes and a
+ * line of usage).  The usage text, the option checks and the dispatch are
+ * derived from them: adding a command or an option touches one table.
+ *
+ * The command line wins; the file fills in what it left unset; built-in
+ * defaults fill in the rest.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
-#include "exitcodes.h"
+#include "names.h"
 #include "options.h"
 
-void sf_usage(FILE *f)
-{
-	fputs(
-"Usage:\n"
-"  snapfreeze pre-script  [--execution-id ID] [--timeout SECONDS] [--target PATH]...\n"
-"                         [--include-root] [--hooks-dir DIR] [--config FILE]\n"
-"  snapfreeze post-script [--execution-id ID] [--force] [--hooks-dir DIR] [--config FILE]\n"
-"  snapfreeze dry-run     [same options as pre-script]\n"
-"  snapfreeze status      [--json]\n"
-"  snapfreeze monitor\n"
-"  snapfreeze --help | --version\n"
-"\n"
-"Freeze a set of filesystems all-or-nothing for a block-level snapshot\n"
-"(pre-script), thaw them (post-script), or check what would happen (dry-run).\n"
-"The kernel thaws the set by itself after the timeout.\n"
-"\n"
-"Options:\n"
-"  --execution-id ID   None or a UUID, the same for pre- and post-script (default None)\n"
-"  --timeout SECONDS   auto-thaw after this many seconds, 1..3600 (default 60)\n"
-"  --target PATH       a mount point, a path inside one, or a block device; repeatable.\n"
-"                      Default: every mounted read-write filesystem on a block device\n"
-"                      except / and /boot, each filesystem once\n"
-"  --include-root      also freeze / and /boot (the kernel auto-thaw makes it safe)\n"
-"  --hooks-dir DIR     application hooks (default " SF_DEFAULT_HOOKS_DIR ")\n"
-"  --config FILE       configuration (default " SF_DEFAULT_CONFIG ")\n"
-"  --force             post-script: thaw even if the execution id differs\n"
-"  --json              status: one JSON object\n"
-"\n"
-"Exit codes:\n"
-"  0    success\n"
-"  1    usage error, unknown command word, bad option value\n"
-"  201  pre-script failed (bad target, freeze error, freeze hook failed); nothing left frozen\n"
-"  202  post-script failed (thaw error, execution id mismatch, thaw hook failed); retry it\n"
-"  203  post-script after the kernel auto-thawed this set (thaw hooks still ran)\n"
-"  204  pre-script or dry-run while a set is frozen, or a target frozen by someone else\n"
-"  205  post-script while nothing is frozen\n"
-"  206  module not loaded and cannot be loaded, or a hook said \"not ready\"\n"
-"\n"
-"See snapfreeze(8).\n", f);
-}
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-bool sf_exec_id_valid(const char *id)
-{
-	static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	size_t i;
-
-	if (!strcmp(id, SNAPFREEZE_EXEC_ID_NONE))
-		return true;
-	if (strlen(id) != sizeof(form) - 1)
-		return false;
-	for (i = 0; i < sizeof(form) - 1; i++) {
-		if (form[i] == '-' ? id[i] != '-' :
-				     !isxdigit((unsigned char)id[i]))
-			return false;
-	}
-	return true;
-}
-
-static const struct {
-	const char *word;
-	enum sf_command cmd;
-} commands[] = {
-	{ "pre-script", SF_CMD_PRE_SCRIPT },
-	{ "post-script", SF_CMD_POST_SCRIPT },
-	{ "dry-run", SF_CMD_DRY_RUN },
-	{ "status", SF_CMD_STATUS },
-	{ "monitor", SF_CMD_MONITOR },
-	{ "--help", SF_CMD_HELP },
-	{ "-h", SF_CMD_HELP },
-	{ "--version", SF_CMD_VERSION },
+enum setting_id {
+	SETTING_EXEC_ID,
+	SETTING_TIMEOUT,
+	SETTING_TARGET,
+	SETTING_INCLUDE_ROOT,
+	SETTING_HOOKS_DIR,
+	SETTING_HOOK_TIMEOUT,
+	SETTING_CONFIG,
+	SETTING_FORCE,
+	SETTING_JSON,
+	NR_SETTINGS
 };
 
-/* Which options each command takes. */
-enum {
-	OPT_EXEC_ID = 1 << 0,
-	OPT_TIMEOUT = 1 << 1,
-	OPT_TARGET = 1 << 2,
-	OPT_INCLUDE_ROOT = 1 << 3,
-	OPT_HOOKS_DIR = 1 << 4,
-	OPT_CONFIG = 1 << 5,
-	OPT_FORCE = 1 << 6,
-	OPT_JSON = 1 << 7,
-};
-
-static unsigned int allowed_options(enum sf_command cmd)
-{
-	switch (cmd) {
-	case SF_CMD_PRE_SCRIPT:
-	case SF_CMD_DRY_RUN:
-		return OPT_EXEC_ID | OPT_TIMEOUT | OPT_TARGET |
-		       OPT_INCLUDE_ROOT | OPT_HOOKS_DIR | OPT_CONFIG;
-	case SF_CMD_POST_SCRIPT:
-		return OPT_EXEC_ID | OPT_FORCE | OPT_HOOKS_DIR | OPT_CONFIG;
-	case SF_CMD_STATUS:
-		return OPT_JSON;
-	default:
-		return 0;
-	}
-}
+#define BIT(id) (1U << SETTING_##id)
 
 static int parse_uint(const char *s, unsigned int min, unsigned int max,
 		      unsigned int *out)
@@ -118,7 +48,7 @@ static int parse_uint(const char *s, unsigned int min, unsigned int max,
 	unsigned long v;
 	char *end;
 
-	if (!isdigit((unsigned char)*s))
+	if (!s || *s < '0' || *s > '9')
 		return -1;
 	errno = 0;
 	v = strtoul(s, &end, 10);
@@ -128,9 +58,10 @@ static int parse_uint(const char *s, unsigned int min, unsigned int max,
 	return 0;
 }
 
+/* A flag on the command line (@s NULL), yes/no in the file. */
 static int parse_bool(const char *s, bool *out)
 {
-	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1")) {
+	if (!s || !strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1")) {
 		*out = true;
 		return 0;
 	}
@@ -141,10 +72,246 @@ static int parse_bool(const char *s, bool *out)
 	return -1;
 }
 
-/* What the command line set, so the file does not override it. */
-struct given {
-	bool timeout, hooks_dir, include_root, targets;
+static int set_exec_id(struct options *o, const char *v)
+{
+	if (!exec_id_valid(v))
+		return -1;
+	o->exec_id = v;
+	return 0;
+}
+
+static int set_timeout(struct options *o, const char *v)
+{
+	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->timeout_s);
+}
+
+static int set_hook_timeout(struct options *o, const char *v)
+{
+	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->hook_timeout_s);
+}
+
+static int set_target(struct options *o, const char *v)
+{
+	if (!*v || o->targets.n == SNAPFREEZE_MAX_TARGETS)
+		return -1;
+	o->targets.paths[o->targets.n++] = v;
+	return 0;
+}
+
+static int set_include_root(struct options *o, const char *v)
+{
+	return parse_bool(v, &o->include_root);
+}
+
+static int set_hooks_dir(struct options *o, const char *v)
+{
+	if (!*v)
+		return -1;
+	o->hooks_dir = v;
+	return 0;
+}
+
+static int set_config(struct options *o, const char *v)
+{
+	if (!*v)
+		return -1;
+	o->config = v;
+	return 0;
+}
+
+static int set_force(struct options *o, const char *v)
+{
+	return parse_bool(v, &o->force);
+}
+
+static int set_json(struct options *o, const char *v)
+{
+	return parse_bool(v, &o->json);
+}
+
+/* Where a configuration key's value lands, to merge it under argv's. */
+#define FIELD(f) .offset = offsetof(struct options, f), \
+		 .size = sizeof(((struct options *)0)->f)
+
+static const struct setting {
+	const char *option;	/* --OPTION; NULL: the file only */
+	const char *key;	/* the file's key; NULL: the command line only */
+	const char *arg;	/* the value's name; NULL: a flag */
+	bool repeats;		/* may be given more than once */
+	int (*set)(struct options *o, const char *value);
+	size_t offset, size;
+	const char *want;	/* what a valid value is */
+	const char *help;	/* lines of usage */
+	const char *def;	/* the default, for the usage */
+} settings[NR_SETTINGS] = {
+	[SETTING_EXEC_ID] = {
+		"execution-id", NULL, "ID", false, set_exec_id, FIELD(exec_id),
+		"None or a UUID (8-4-4-4-12 hex digits)",
+		"None or a UUID, the same for pre- and post-script", "None" },
+	[SETTING_TIMEOUT] = {
+		"timeout", "timeout", "SECONDS", false, set_timeout,
+		FIELD(timeout_s), "whole seconds, 1.." STR(SF_MAX_TIMEOUT_S),
+		"auto-thaw after this many seconds, 1.." STR(SF_MAX_TIMEOUT_S),
+		STR(SF_DEFAULT_TIMEOUT_S) },
+	[SETTING_TARGET] = {
+		"target", "target", "PATH", true, set_target, FIELD(targets),
+		"a path, at most " STR(SNAPFREEZE_MAX_TARGETS) " of them",
+		"a mount point, a path inside one, or a block device; repeatable.\n"
+		"Default: every mounted read-write filesystem on a block device\n"
+		"except / and /boot, each filesystem once", NULL },
+	[SETTING_INCLUDE_ROOT] = {
+		"include-root", "include_root", NULL, false, set_include_root,
+		FIELD(include_root), "yes or no",
+		"also freeze / and /boot (the kernel auto-thaw makes it safe)",
+		NULL },
+	[SETTING_HOOKS_DIR] = {
+		"hooks-dir", "hooks_dir", "DIR", false, set_hooks_dir,
+		FIELD(hooks_dir), "a directory", "application hooks",
+		SF_DEFAULT_HOOKS_DIR },
+	[SETTING_HOOK_TIMEOUT] = {
+		NULL, "hook_timeout", "SECONDS", false, set_hook_timeout,
+		FIELD(hook_timeout_s), "whole seconds, 1.." STR(SF_MAX_TIMEOUT_S),
+		NULL, NULL },
+	[SETTING_CONFIG] = {
+		"config", NULL, "FILE", false, set_config, FIELD(config),
+		"a file", "configuration", SF_DEFAULT_CONFIG },
+	[SETTING_FORCE] = {
+		"force", NULL, NULL, false, set_force, FIELD(force), NULL,
+		"post-script: thaw even if the execution id differs", NULL },
+	[SETTING_JSON] = {
+		"json", NULL, NULL, false, set_json, FIELD(json), NULL,
+		"status: one JSON object", NULL },
 };
+
+#define FREEZE_OPTIONS (BIT(EXEC_ID) | BIT(TIMEOUT) | BIT(TARGET) | \
+			BIT(INCLUDE_ROOT) | BIT(HOOKS_DIR) | BIT(CONFIG))
+
+static const struct command commands[] = {
+	{ "pre-script", cmd_pre_script, FREEZE_OPTIONS,
+	  "run the freeze hooks, then freeze the targets as one set" },
+	{ "post-script", cmd_post_script,
+	  BIT(EXEC_ID) | BIT(FORCE) | BIT(HOOKS_DIR) | BIT(CONFIG),
+	  "thaw the set, then run the thaw hooks" },
+	{ "dry-run", cmd_dry_run, FREEZE_OPTIONS,
+	  "check everything pre-script would do, and change nothing" },
+	{ "status", cmd_status, BIT(JSON), "print the kernel's state" },
+	{ "monitor", cmd_monitor, 0, "print the kernel's events as they come" },
+	{ "--help", cmd_help, 0, "print this text" },
+	{ "-h", cmd_help, 0, NULL },
+	{ "--version", cmd_version, 0, "print the version" },
+};
+
+/*
+ * "  snapfreeze WORD [--name ARG]...": the options of @cmd, wrapped at 80
+ * columns under the first one.
+ */
+static void usage_synopsis(FILE *f, const struct command *cmd)
+{
+	const int indent = 25;
+	int col, i, len;
+	char tok[64];
+
+	col = fprintf(f, "  snapfreeze %s", cmd->word);
+	for (i = 0; i < NR_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		if (!(cmd->settings & (1U << i)))
+			continue;
+		len = snprintf(tok, sizeof(tok), "[--%s%s%s]%s", s->option,
+			       s->arg ? " " : "", s->arg ? s->arg : "",
+			       s->repeats ? "..." : "");
+		if (col < indent) {
+			col += fprintf(f, "%*s", indent - col, "");
+		} else if (col + 1 + len > 80) {
+			col = fprintf(f, "\n%*s", indent, "") - 1;
+		} else {
+			col += fprintf(f, " ");
+		}
+		col += fprintf(f, "%s", tok);
+	}
+	fprintf(f, "\n      %s\n", cmd->summary);
+}
+
+/* "  --name ARG   help" with the help's lines aligned, and the default. */
+static void usage_option(FILE *f, const struct setting *s)
+{
+	const char *line = s->help, *nl;
+	char head[40];
+
+	snprintf(head, sizeof(head), "--%s%s%s", s->option, s->arg ? " " : "",
+		 s->arg ? s->arg : "");
+	fprintf(f, "  %-20s", head);
+	while ((nl = strchr(line, '\n'))) {
+		fprintf(f, "%.*s\n%22s", (int)(nl - line), line, "");
+		line = nl + 1;
+	}
+	if (s->def)
+		fprintf(f, "%s (default %s)\n", line, s->def);
+	else
+		fprintf(f, "%s\n", line);
+}
+
+/* The configuration file's keys, "a, b, c". */
+static void print_keys(FILE *f)
+{
+	const char *sep = "";
+	int i;
+
+	for (i = 0; i < NR_SETTINGS; i++) {
+		if (!settings[i].key)
+			continue;
+		fprintf(f, "%s%s", sep, settings[i].key);
+		sep = ", ";
+	}
+}
+
+void usage(FILE *f)
+{
+	size_t i;
+	int j;
+
+	fputs("Usage:\n", f);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (commands[i].summary)
+			usage_synopsis(f, &commands[i]);
+	}
+	fputs("\n"
+	      "Freeze a set of filesystems all-or-nothing for a block-level snapshot\n"
+	      "(pre-script), thaw them (post-script), or check what would happen (dry-run).\n"
+	      "The kernel thaws the set by itself after the timeout.\n"
+	      "\n"
+	      "Options:\n", f);
+	for (j = 0; j < NR_SETTINGS; j++)
+		if (settings[j].option)
+			usage_option(f, &settings[j]);
+	fputs("Each option but --target may be given once.  The configuration file is a\n"
+	      "regular text file of at most 64 KiB (or /dev/null: none), with lines\n"
+	      "\"key = value\"; keys: ", f);
+	print_keys(f);
+	fputs(".\n"
+	      "\n"
+	      "Exit codes:\n"
+	      "  0    success\n"
+	      "  1    usage error, unknown command word, bad option value\n"
+	      "  201  pre-script failed (bad target, freeze error, freeze hook failed); nothing left frozen\n"
+	      "  202  post-script failed (thaw error, execution id mismatch, thaw hook failed,\n"
+	      "       a target left frozen by another holder such as fsfreeze -f); retry it\n"
+	      "  203  post-script after the kernel auto-thawed this set (thaw hooks still ran)\n"
+	      "  204  pre-script or dry-run while a set is frozen, or a target frozen by someone else\n"
+	      "  205  post-script while nothing is frozen\n"
+	      "  206  module not loaded and cannot be loaded, or a hook said \"not ready\"\n"
+	      "\n"
+	      "See snapfreeze(8).\n", f);
+}
+
+int cmd_help(const struct options *o)
+{
+	(void)o;
+	usage(stdout);
+	return 0;
+}
+
+/* ---- the configuration file */
 
 static char *trim(char *s)
 {
@@ -158,186 +325,323 @@ static char *trim(char *s)
 	return s;
 }
 
-static int load_config(struct sf_options *o, const struct given *g,
-		       bool explicit, FILE *err)
+static const char *file_type(mode_t mode)
 {
-	unsigned int lineno = 0, nr_targets = 0, u;
-	char line[4096 + 64];
-	bool b;
-	FILE *f;
-	int ret = -1;
-
-	f = fopen(o->config, "re");
-	if (!f) {
-		if (errno == ENOENT && !explicit)
-			return 0;
-		fprintf(err, "snapfreeze: %s: %s\n", o->config, strerror(errno));
-		return -1;
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "an unknown type";
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *key, *value, *eq;
-
-		lineno++;
-		key = trim(line);
-		if (!*key || *key == '#')
-			continue;
-		eq = strchr(key, '=');
-		if (!eq)
-			goto bad;
-		*eq = '\0';
-		key = trim(key);
-		value = trim(eq + 1);
-		if (!strcmp(key, "timeout")) {
-			if (parse_uint(value, 1, SF_MAX_TIMEOUT_S, &u))
-				goto bad;
-			if (!g->timeout)
-				o->timeout_s = u;
-		} else if (!strcmp(key, "hook_timeout")) {
-			if (parse_uint(value, 1, SF_MAX_TIMEOUT_S,
-				       &o->hook_timeout_s))
-				goto bad;
-		} else if (!strcmp(key, "hooks_dir")) {
-			if (!*value)
-				goto bad;
-			if (!g->hooks_dir)
-				o->hooks_dir = strdup(value);
-		} else if (!strcmp(key, "include_root")) {
-			if (parse_bool(value, &b))
-				goto bad;
-			if (!g->include_root)
-				o->include_root = b;
-		} else if (!strcmp(key, "target")) {
-			if (!*value || nr_targets == SNAPFREEZE_MAX_TARGETS)
-				goto bad;
-			nr_targets++;
-			if (!g->targets)
-				o->targets[o->nr_targets++] = strdup(value);
-		} else {
-			goto bad;
-		}
-	}
-	ret = 0;
-	goto out;
-bad:
-	fprintf(err, "snapfreeze: %s:%u: bad line (keys: timeout, hook_timeout, hooks_dir, include_root, target)\n",
-		o->config, lineno);
-out:
-	fclose(f);
-	return ret;
 }
 
-int sf_options_parse(struct sf_options *o, int argc, char **argv, FILE *err)
+/* /dev/null, or a link to it: "no configuration". */
+static bool null_device(const struct stat *st)
 {
-	static const struct option longopts[] = {
-		{ "execution-id", required_argument, NULL, 'e' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "target", required_argument, NULL, 'T' },
-		{ "include-root", no_argument, NULL, 'r' },
-		{ "hooks-dir", required_argument, NULL, 'H' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const unsigned int bit[128] = {
-		['e'] = OPT_EXEC_ID, ['t'] = OPT_TIMEOUT, ['T'] = OPT_TARGET,
-		['r'] = OPT_INCLUDE_ROOT, ['H'] = OPT_HOOKS_DIR,
-		['c'] = OPT_CONFIG, ['f'] = OPT_FORCE, ['j'] = OPT_JSON,
-	};
-	struct given g = { 0 };
-	unsigned int allowed;
-	size_t i;
-	int c;
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 &&
+	       minor(st->st_rdev) == 3;
+}
 
+/* Text: no NUL, no control character but tab, carriage return, newline. */
+static ssize_t first_non_text(const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = text[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+		    c == 0x7f)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The file's type is checked before it is opened, so that opening it has
+ * no side effect (a FIFO would block, a device could act): 1 for a
+ * regular file, 0 for /dev/null or a missing default file, -1 otherwise.
+ */
+static int check_config_type(const char *path, bool explicit, FILE *err)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		if (errno == ENOENT && !explicit)
+			return 0;
+		fprintf(err, "snapfreeze: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (null_device(&st))
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(err, "snapfreeze: %s: not a regular file (%s)\n", path,
+			file_type(st.st_mode));
+		return -1;
+	}
+	return 1;
+}
+
+/* Read @fd whole into @buf (SF_CONFIG_MAX_BYTES + 2): its length, or -1. */
+static ssize_t read_all(int fd, char *buf, const char *path, FILE *err)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	/* One byte more than the limit tells a file that is too large. */
+	while (len <= SF_CONFIG_MAX_BYTES &&
+	       (n = read(fd, buf + len, SF_CONFIG_MAX_BYTES + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(err, "snapfreeze: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		len += n;
+	}
+	if (len > SF_CONFIG_MAX_BYTES) {
+		fprintf(err, "snapfreeze: %s: larger than %u bytes: not a snapfreeze configuration\n",
+			path, SF_CONFIG_MAX_BYTES);
+		return -1;
+	}
+	return len;
+}
+
+/*
+ * Read the file at @path into a NUL-terminated buffer: a regular, readable
+ * text file of at most SF_CONFIG_MAX_BYTES.  *@text is NULL for /dev/null
+ * or a missing default file.
+ */
+static int read_config(const char *path, bool explicit, char **text,
+		       FILE *err)
+{
+	struct stat st;
+	ssize_t len, bad;
+	char *buf;
+	int fd, ret;
+
+	*text = NULL;
+	ret = check_config_type(path, explicit, err);
+	if (ret <= 0)
+		return ret;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fprintf(err, "snapfreeze: %s: %s\n", path,
+			fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	buf = malloc(SF_CONFIG_MAX_BYTES + 2);
+	len = buf ? read_all(fd, buf, path, err) : -1;
+	close(fd);
+	bad = len >= 0 ? first_non_text(buf, len) : -1;
+	if (bad >= 0)
+		fprintf(err, "snapfreeze: %s: not a text file (byte 0x%02x at offset %zd)\n",
+			path, (unsigned char)buf[bad], bad);
+	if (len < 0 || bad >= 0) {
+		if (!buf)
+			fprintf(err, "snapfreeze: %s: out of memory\n", path);
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	*text = buf;
+	return 0;
+}
+
+static const struct setting *find_key(const char *key)
+{
+	int i;
+
+	for (i = 0; i < NR_SETTINGS; i++)
+		if (settings[i].key && !strcmp(key, settings[i].key))
+			return &settings[i];
+	return NULL;
+}
+
+/* Apply one line to @file; @seen: the keys given so far. */
+static int config_line(struct options *file, char *line, unsigned int *seen,
+		       const char *where, FILE *err)
+{
+	const struct setting *s;
+	char *key = trim(line), *eq;
+	unsigned int bit;
+
+	if (!*key || *key == '#')
+		return 0;
+	eq = strchr(key, '=');
+	if (!eq)
+		goto bad;
+	*eq = '\0';
+	key = trim(key);
+	s = find_key(key);
+	if (!s || s->set(file, trim(eq + 1)))
+		goto bad;
+	bit = 1U << (s - settings);
+	if (*seen & bit && !s->repeats) {
+		fprintf(err, "snapfreeze: %s: %s given twice\n", where, key);
+		return -1;
+	}
+	*seen |= bit;
+	return 0;
+bad:
+	fprintf(err, "snapfreeze: %s: bad line (keys: ", where);
+	print_keys(err);
+	fputs(")\n", err);
+	return -1;
+}
+
+static void options_defaults(struct options *o)
+{
 	memset(o, 0, sizeof(*o));
 	o->exec_id = SNAPFREEZE_EXEC_ID_NONE;
 	o->timeout_s = SF_DEFAULT_TIMEOUT_S;
 	o->hooks_dir = SF_DEFAULT_HOOKS_DIR;
 	o->hook_timeout_s = SF_DEFAULT_HOOK_TIMEOUT_S;
 	o->config = SF_DEFAULT_CONFIG;
+}
+
+/*
+ * Read the file into a struct of its own, then take from it each key the
+ * command line did not set (@argv_set).  The options keep pointers into
+ * the text.
+ */
+static int load_config(struct options *o, unsigned int argv_set, FILE *err)
+{
+	unsigned int lineno = 0, seen = 0;
+	struct options file;
+	char *line, *next, where[128];
+	int i;
+
+	if (read_config(o->config, argv_set & BIT(CONFIG), &o->config_text,
+			err))
+		return -1;
+	if (!o->config_text)
+		return 0;
+	options_defaults(&file);
+	for (line = o->config_text; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		snprintf(where, sizeof(where), "%s:%u", o->config, ++lineno);
+		if (config_line(&file, line, &seen, where, err))
+			return -1;
+	}
+	for (i = 0; i < NR_SETTINGS; i++)
+		if (settings[i].key && !(argv_set & (1U << i)))
+			memcpy((char *)o + settings[i].offset,
+			       (char *)&file + settings[i].offset,
+			       settings[i].size);
+	return 0;
+}
+
+void options_free(struct options *o)
+{
+	free(o->config_text);
+	o->config_text = NULL;
+}
+
+/* ---- the command line */
+
+static int find_command(struct options *o, int argc, char **argv, FILE *err)
+{
+	size_t i;
 
 	if (argc < 2) {
 		fprintf(err, "snapfreeze: no command given\n");
 		return -1;
 	}
-	o->cmd_word = argv[1];
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].word))
-			break;
-	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(err, "snapfreeze: unknown command '%s'\n", argv[1]);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!strcmp(argv[1], commands[i].word)) {
+			o->command = &commands[i];
+			return 0;
+		}
+	}
+	fprintf(err, "snapfreeze: unknown command '%s'\n", argv[1]);
+	return -1;
+}
+
+/* One option from getopt: allowed, not given before, a valid value. */
+static int take_option(struct options *o, int id, const char *value,
+		       unsigned int *set, FILE *err)
+{
+	const struct setting *s = &settings[id];
+	const char *word = o->command->word;
+
+	if (!(o->command->settings & (1U << id))) {
+		fprintf(err, "snapfreeze: %s does not take --%s\n", word,
+			s->option);
 		return -1;
 	}
-	o->cmd = commands[i].cmd;
-	allowed = allowed_options(o->cmd);
+	/* Only --target repeats: two ids or timeouts are a mistake. */
+	if (*set & (1U << id) && !s->repeats) {
+		fprintf(err, "snapfreeze: %s: --%s given twice\n", word,
+			s->option);
+		return -1;
+	}
+	*set |= 1U << id;
+	if (s->set(o, value)) {
+		fprintf(err, "snapfreeze: %s: --%s '%s': want %s\n", word,
+			s->option, value ? value : "", s->want);
+		return -1;
+	}
+	return 0;
+}
 
-	optind = 2;
+/*
+ * getopt over the words after the command word (its argv[0]).  optind = 0
+ * makes glibc start afresh: any other value would go on with what a
+ * previous call left half-parsed (a "-xy" cluster), in the old argv.
+ */
+static int parse_argv(struct options *o, int argc, char **argv,
+		      unsigned int *set, FILE *err)
+{
+	struct option longopts[NR_SETTINGS + 1] = { { 0 } };
+	int i, n = 0, c;
+
+	for (i = 0; i < NR_SETTINGS; i++)
+		if (settings[i].option)
+			longopts[n++] = (struct option){
+				settings[i].option,
+				settings[i].arg ? required_argument : no_argument,
+				NULL, i };
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			fprintf(err, "snapfreeze: %s: bad or incomplete option '%s'\n",
-				o->cmd_word, argv[optind - 1]);
+				o->command->word, argv[optind - 1]);
 			return -1;
 		}
-		if (!(bit[c & 127] & allowed)) {
-			fprintf(err, "snapfreeze: %s does not take '%s'\n",
-				o->cmd_word, argv[optind - 1]);
+		if (take_option(o, c, optarg, set, err))
 			return -1;
-		}
-		switch (c) {
-		case 'e':
-			if (!sf_exec_id_valid(optarg)) {
-				fprintf(err, "snapfreeze: execution id '%s' is neither None nor a UUID\n",
-					optarg);
-				return -1;
-			}
-			o->exec_id = optarg;
-			break;
-		case 't':
-			if (parse_uint(optarg, 1, SF_MAX_TIMEOUT_S,
-				       &o->timeout_s)) {
-				fprintf(err, "snapfreeze: --timeout must be whole seconds, 1..%u\n",
-					SF_MAX_TIMEOUT_S);
-				return -1;
-			}
-			g.timeout = true;
-			break;
-		case 'T':
-			if (!*optarg ||
-			    o->nr_targets == SNAPFREEZE_MAX_TARGETS) {
-				fprintf(err, "snapfreeze: --target: empty, or more than %u\n",
-					SNAPFREEZE_MAX_TARGETS);
-				return -1;
-			}
-			o->targets[o->nr_targets++] = optarg;
-			g.targets = true;
-			break;
-		case 'r':
-			o->include_root = true;
-			g.include_root = true;
-			break;
-		case 'H':
-			o->hooks_dir = optarg;
-			g.hooks_dir = true;
-			break;
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'f':
-			o->force = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		}
 	}
 	if (optind < argc) {
 		fprintf(err, "snapfreeze: %s: unexpected argument '%s'\n",
-			o->cmd_word, argv[optind]);
+			o->command->word, argv[optind]);
 		return -1;
 	}
-	if (allowed & OPT_CONFIG)
-		return load_config(o, &g, strcmp(o->config, SF_DEFAULT_CONFIG),
-				   err);
 	return 0;
+}
+
+int options_parse(struct options *o, int argc, char **argv, FILE *err)
+{
+	unsigned int set = 0;
+
+	options_defaults(o);
+	if (find_command(o, argc, argv, err) ||
+	    parse_argv(o, argc - 1, argv + 1, &set, err))
+		return -1;
+	if (!(o->command->settings & BIT(CONFIG)))
+		return 0;
+	return load_config(o, set, err);
 }

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pre-script and dry-run, one phase after another: is a set already
+ * frozen, the plan (which filesystems, in which order), the freeze hooks,
+ * the kernel's FREEZE request and its report.  Each phase returns 0 or the
+ * exit code; a failure undoes what the phases before it did.
+ */
+#include <errno.h>
+
+#include "discover.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "names.h"
+#include "report.h"
+#include "session.h"
+
+/* Busy before anything else: no hook runs for a freeze doomed to fail. */
+static int check_idle(struct session *s)
+{
+	if (client_get(s->client, &s->st, &s->err))
+		return 0;	/* the FREEZE request will say what is wrong */
+	if (s->st.state != SNAPFREEZE_STATE_FROZEN &&
+	    s->st.state != SNAPFREEZE_STATE_FREEZING)
+		return 0;
+	log_error("a freeze set is already %s (execution id %s): run post-script first",
+		  state_name(s->st.state), s->st.exec_id);
+	return SF_EXIT_ALREADY_FROZEN;
+}
+
+/*
+ * Drop the filesystems that cannot be frozen (tmpfs-like block filesystems
+ * such as vfat): asked of the kernel with a dry run of each alone.
+ */
+static void drop_unfreezable(struct session *s, struct plan *plan)
+{
+	unsigned int i = 0;
+
+	while (i < plan->n) {
+		int ret = client_freeze(s->client, s->o->exec_id, 60000,
+					&plan->paths[i], 1, SNAPFREEZE_F_DRY_RUN,
+					&s->st, &s->err);
+
+		if (ret == -EOPNOTSUPP) {
+			log_info("skipping %s: its filesystem cannot be frozen",
+				 plan->paths[i]);
+			plan_remove(plan, i);
+			continue;
+		}
+		i++;
+	}
+}
+
+static int make_plan(struct session *s, struct plan *plan)
+{
+	const struct options *o = s->o;
+	unsigned int i;
+
+	if (o->targets.n ? plan_targets(plan, o->targets.paths, o->targets.n) :
+			   plan_discover(plan, o->include_root))
+		return SF_EXIT_PRE_FAILED;
+	if (!o->targets.n)
+		drop_unfreezable(s, plan);
+	if (!plan->n) {
+		log_error("no filesystem to freeze: name one with --target, or use --include-root");
+		return SF_EXIT_PRE_FAILED;
+	}
+	for (i = 0; i < plan->n; i++)
+		log_info("target %u: %s", i + 1, plan->paths[i]);
+	return 0;
+}
+
+/* A freeze hook's failure: 206 when it said "not ready", else 201. */
+static int hook_exit_code(int ret)
+{
+	return ret == SF_HOOK_NOT_READY ? SF_EXIT_NOT_READY : SF_EXIT_PRE_FAILED;
+}
+
+/*
+ * Each hook with "freeze" (or "dry-run") in name order; when one fails,
+ * those before it get "thaw" in reverse (a dry run has nothing to undo).
+ */
+static int run_freeze_hooks(struct session *s, const struct plan *plan,
+			    bool dry)
+{
+	const struct options *o = s->o;
+	struct hooks *h = &s->hooks;
+	int64_t t = now_ms();
+	unsigned int i;
+	int ret;
+
+	if (hooks_prepare(h, o->hooks_dir, o->hook_timeout_s, o->exec_id,
+			  s->what, plan->paths, plan->n))
+		return SF_EXIT_PRE_FAILED;
+	for (i = 0; i < h->n; i++) {
+		ret = hook_run(h, i, dry ? "dry-run" : "freeze");
+		if (!ret)
+			continue;
+		if (dry) {
+			log_error("hook %s is not ready for a freeze", h->names[i]);
+			return hook_exit_code(ret);
+		}
+		log_error("hook %s failed to prepare for the freeze%s: undoing the hooks before it",
+			  h->names[i], ret == SF_HOOK_NOT_READY ?
+			  " (application not ready)" : "");
+		hooks_run_reverse(h, i, "thaw");
+		return hook_exit_code(ret);
+	}
+	if (h->n)
+		log_info("%u hook(s) ran in %lld ms", h->n,
+			 (long long)(now_ms() - t));
+	return 0;
+}
+
+/* The FREEZE request; when it fails, nothing is frozen: thaw the hooks. */
+static int request_freeze(struct session *s, const struct plan *plan,
+			  bool dry)
+{
+	const struct options *o = s->o;
+	int64_t t = now_ms();
+	int ret;
+
+	ret = client_freeze(s->client, o->exec_id, o->timeout_s * 1000,
+			    plan->paths, plan->n, dry ? SNAPFREEZE_F_DRY_RUN : 0,
+			    &s->st, &s->err);
+	if (!ret) {
+		report_frozen(&s->st, dry, o->timeout_s, now_ms() - t);
+		return 0;
+	}
+	report_kernel_error(dry ? "the kernel's dry run" : "freeze", ret,
+			    &s->err, plan->paths, plan->n);
+	if (!dry && s->hooks.n) {
+		log_info("nothing is frozen; thawing the hooks");
+		hooks_run_reverse(&s->hooks, s->hooks.n, "thaw");
+	}
+	return ret == -EBUSY ? SF_EXIT_ALREADY_FROZEN : SF_EXIT_PRE_FAILED;
+}
+
+static int run_freeze(const struct options *o, bool dry)
+{
+	struct plan plan = { .n = 0 };
+	struct session s;
+	int rc;
+
+	rc = session_start(&s, o, dry ? "dry-run" : "pre-script");
+	if (!rc)
+		rc = check_idle(&s);
+	if (!rc)
+		rc = make_plan(&s, &plan);
+	if (!rc)
+		rc = run_freeze_hooks(&s, &plan, dry);
+	if (!rc)
+		rc = request_freeze(&s, &plan, dry);
+	return session_end(&s, rc);
+}
+
+int cmd_pre_script(const struct options *o)
+{
+	return run_freeze(o, false);
+}
+
+int cmd_dry_run(const struct options *o)
+{
+	return run_freeze(o, true);
+}

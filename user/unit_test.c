@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the helper's reply parsing and reporting, without a
+ * kernel: netlink replies are built here with libnl, parsed by
+ * nlclient.c, and report.c's lines and exit codes are checked.  The
+ * attributes a newer module sends (per-target state and timings, the
+ * held-by-other count, the skew) are tested here first; an older module
+ * sends none of them.
+ *
+ *   make -C user check
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+#include "kselftest_harness.h"
+
+#include "exitcodes.h"
+#include "names.h"
+#include "nlclient.h"
+#include "report.h"
+
+#define UUID "123e4567-e89b-12d3-a456-426614174000"
+#define NO_STATE (-1)
+
+/* A reply of the family (any id: the parser does not look at it). */
+static struct nl_msg *new_reply(uint32_t state)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg || !genlmsg_put(msg, 0, 0, 0x20, 0, 0, SNAPFREEZE_CMD_THAW,
+				 SNAPFREEZE_GENL_VERSION))
+		abort();
+	if (nla_put_u32(msg, SNAPFREEZE_A_STATE, state) ||
+	    nla_put_string(msg, SNAPFREEZE_A_EXEC_ID, UUID))
+		abort();
+	return msg;
+}
+
+/* A target nest; @state NO_STATE leaves out the newer attributes. */
+static void put_target(struct nl_msg *msg, const char *path, int state)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(msg, SNAPFREEZE_A_TARGET | NLA_F_NESTED);
+	if (!nest || nla_put_string(msg, SNAPFREEZE_TARGET_A_PATH, path) ||
+	    nla_put_string(msg, SNAPFREEZE_TARGET_A_FSTYPE, "ext4") ||
+	    nla_put_u32(msg, SNAPFREEZE_TARGET_A_MAJOR, 254) ||
+	    nla_put_u32(msg, SNAPFREEZE_TARGET_A_MINOR, 1))
+		abort();
+	if (state != NO_STATE &&
+	    (nla_put_u32(msg, SNAPFREEZE_TARGET_A_STATE, state) ||
+	     nla_put_u64(msg, SNAPFREEZE_TARGET_A_FLUSH_NS, 3000000) ||
+	     nla_put_u64(msg, SNAPFREEZE_TARGET_A_FREEZE_NS, 500000) ||
+	     nla_put_u64(msg, SNAPFREEZE_TARGET_A_FROZEN_AT_NS, 100000)))
+		abort();
+	nla_nest_end(msg, nest);
+}
+
+/* Parse @msg into @st and free it. */
+static int parse(struct nl_msg *msg, struct client_status *st)
+{
+	int ret = client_parse_status(msg, st);
+
+	nlmsg_free(msg);
+	return ret;
+}
+
+/* report_thaw() with its stdout lines caught in @out. */
+static int report(const struct client_status *st, char *out, size_t size)
+{
+	FILE *f = tmpfile();
+	int saved, rc;
+	size_t n;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	if (!f || saved < 0 || dup2(fileno(f), STDOUT_FILENO) < 0)
+		abort();
+	rc = report_thaw(st);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+#define HELD_LINE(path) \
+	"ERROR: " path " is still frozen by another holder (fsfreeze -f?): " \
+	"only that holder can thaw it, e.g. fsfreeze -u " path "\n"
+
+/* Test that the newer attributes are parsed, per target and per set. */
+TEST(parse_new_attributes)
+{
+	struct client_status st = { 0 };
+	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
+
+	put_target(msg, "/a", SNAPFREEZE_TARGET_STATE_THAWED);
+	put_target(msg, "/b", SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
+	ASSERT_EQ(0, nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, 1));
+	ASSERT_EQ(0, nla_put_u64(msg, SNAPFREEZE_A_SKEW_NS, 1234));
+	ASSERT_EQ(0, parse(msg, &st));
+	ASSERT_EQ(2, st.nr_targets);
+	EXPECT_STREQ("/b", st.targets[1].path);
+	EXPECT_TRUE(st.targets[0].has_state);
+	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAWED, st.targets[0].state);
+	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER, st.targets[1].state);
+	EXPECT_TRUE(st.targets[0].has_timings);
+	EXPECT_EQ(3000000, st.targets[0].flush_ns);
+	EXPECT_EQ(500000, st.targets[0].freeze_ns);
+	EXPECT_EQ(100000, st.targets[0].frozen_at_ns);
+	EXPECT_TRUE(st.has_held_by_other);
+	EXPECT_EQ(1, st.held_by_other);
+	EXPECT_TRUE(st.has_skew);
+	EXPECT_EQ(1234, st.skew_ns);
+	EXPECT_STREQ("held-by-other", target_state_name(st.targets[1].state));
+	EXPECT_STREQ("unknown", target_state_name(SNAPFREEZE_TARGET_STATE_MAX + 1));
+	client_status_free(&st);
+}
+
+/* Test that an older module's reply (none of them) parses as "absent". */
+TEST(parse_older_module)
+{
+	struct client_status st = { 0 };
+	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
+
+	put_target(msg, "/a", NO_STATE);
+	ASSERT_EQ(0, parse(msg, &st));
+	ASSERT_EQ(1, st.nr_targets);
+	EXPECT_FALSE(st.targets[0].has_state);
+	EXPECT_FALSE(st.targets[0].has_timings);
+	EXPECT_FALSE(st.has_held_by_other);
+	EXPECT_FALSE(st.has_skew);
+	client_status_free(&st);
+}
+
+/* Test that a bad type of a newer attribute is a bad reply, not a value. */
+TEST(parse_bad_type)
+{
+	struct client_status st = { 0 };
+	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
+
+	ASSERT_EQ(0, nla_put_u8(msg, SNAPFREEZE_A_SKEW_NS, 1));
+	EXPECT_NE(0, parse(msg, &st));
+	client_status_free(&st);
+}
+
+#define FROZEN SNAPFREEZE_STATE_FROZEN
+#define AUTO_THAWED SNAPFREEZE_STATE_AUTO_THAWED
+#define THAWED SNAPFREEZE_TARGET_STATE_THAWED
+#define HELD SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER
+#define THAW_FAILED SNAPFREEZE_TARGET_STATE_THAW_FAILED
+
+/* THAW replies (an auto-thaw's reason: the deadline) and their report. */
+static const struct thaw_case {
+	const char *name;
+	uint32_t set_state;		/* SNAPFREEZE_A_STATE */
+	struct { const char *path; int state; } targets[2];
+	int held;			/* SNAPFREEZE_A_HELD_BY_OTHER; -1: absent */
+	int rc;				/* the exit code */
+	const char *said, *unsaid;	/* in, and not in, the output */
+} thaw_cases[] = {
+	{ "all thawed", FROZEN, { { "/a", THAWED }, { "/b", NO_STATE } }, 0,
+	  SF_EXIT_OK, "INFO: thawed 2 filesystem(s) of execution " UUID "\n",
+	  "ERROR" },
+	{ "older module", FROZEN, { { "/a", NO_STATE } }, -1, SF_EXIT_OK,
+	  "INFO: thawed 1 filesystem(s)", "ERROR" },
+	{ "held by another holder", FROZEN, { { "/a", THAWED },
+	  { "/mnt/db", HELD } }, 1, SF_EXIT_POST_FAILED, HELD_LINE("/mnt/db"),
+	  "/a is" },
+	{ "held: the count thawed", FROZEN, { { "/a", THAWED },
+	  { "/mnt/db", HELD } }, 1, SF_EXIT_POST_FAILED,
+	  "INFO: thawed 1 of 2 filesystem(s)", NULL },
+	{ "held after an auto-thaw", AUTO_THAWED, { { "/mnt/db", HELD } }, 1,
+	  SF_EXIT_AUTO_THAWED, HELD_LINE("/mnt/db"), NULL },
+	{ "auto-thaw", AUTO_THAWED, { { "/a", THAWED } }, 0, SF_EXIT_AUTO_THAWED,
+	  "(deadline), before post-script came", "still frozen" },
+	{ "a count, no states", FROZEN, { { "/a", NO_STATE } }, 1,
+	  SF_EXIT_POST_FAILED,
+	  "ERROR: 1 filesystem(s) still frozen by another holder", NULL },
+	{ "thaw failed", FROZEN, { { "/a", THAW_FAILED } }, -1,
+	  SF_EXIT_POST_FAILED, "ERROR: /a is still frozen: its thaw failed",
+	  NULL },
+};
+
+static struct nl_msg *thaw_reply(const struct thaw_case *c)
+{
+	struct nl_msg *msg = new_reply(c->set_state);
+	size_t i;
+
+	for (i = 0; i < 2 && c->targets[i].path; i++)
+		put_target(msg, c->targets[i].path, c->targets[i].state);
+	if ((c->held >= 0 &&
+	     nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, c->held)) ||
+	    (c->set_state == AUTO_THAWED &&
+	     nla_put_u32(msg, SNAPFREEZE_A_THAW_REASON,
+			 SNAPFREEZE_THAW_DEADLINE)))
+		abort();
+	return msg;
+}
+
+/*
+ * Test what a post-script makes of a THAW reply: a target another holder
+ * keeps frozen, or whose thaw failed, is an ERROR naming it (and how to
+ * thaw it) and fails the post-script (202; 203 after an auto-thaw).
+ */
+TEST(thaw_reports)
+{
+	const struct thaw_case *c;
+	struct client_status st = { 0 };
+	char out[2048];
+	size_t i;
+
+	for (i = 0; i < sizeof(thaw_cases) / sizeof(thaw_cases[0]); i++) {
+		c = &thaw_cases[i];
+		ASSERT_EQ(0, parse(thaw_reply(c), &st)) TH_LOG("%s", c->name);
+		EXPECT_EQ(c->rc, report(&st, out, sizeof(out)))
+			TH_LOG("%s: %s", c->name, out);
+		EXPECT_NE(NULL, strstr(out, c->said))
+			TH_LOG("%s: no '%s' in: %s", c->name, c->said, out);
+		if (c->unsaid)
+			EXPECT_EQ(NULL, strstr(out, c->unsaid))
+				TH_LOG("%s: '%s' in: %s", c->name, c->unsaid, out);
+		client_status_free(&st);
+	}
+}
+
+TEST_HARNESS_MAIN
