@@ -98,8 +98,8 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 /* ---- acks and extack ------------------------------------------------- */
 
 struct recv_ctx {
-	struct sf_result *res;
-	struct sf_status *ev;		/* event mode: parse into this */
+	struct nlt_result *res;
+	struct nlt_status *ev;		/* event mode: parse into this */
 	bool got_event;
 	bool acked;
 	int (*data_cb)(const struct nlmsghdr *nlh, void *data);
@@ -108,7 +108,7 @@ struct recv_ctx {
 
 static int extack_attr_cb(const struct nlattr *attr, void *data)
 {
-	struct sf_result *res = data;
+	struct nlt_result *res = data;
 
 	switch (mnl_attr_get_type(attr)) {
 	case NLMSGERR_ATTR_MSG:
@@ -177,7 +177,7 @@ static int data_dispatch(const struct nlmsghdr *nlh, void *data)
 }
 
 /* Send @nlh and run callbacks until the ack: 0 or -errno of the I/O. */
-static int transact(struct sf_nl *nl, struct nlmsghdr *nlh,
+static int transact(struct nlt *nl, struct nlmsghdr *nlh,
 		    struct recv_ctx *ctx)
 {
 	char *buf;
@@ -217,15 +217,15 @@ out:
 
 /* ---- open/close ------------------------------------------------------ */
 
-struct sf_nl *sf_nl_open(void)
+struct nlt *nlt_open(void)
 {
 	char buf[SF_MSG_SIZE];
 	struct family_info fi = { 0 };
-	struct sf_result res;
+	struct nlt_result res;
 	struct recv_ctx ctx = { .res = &res, .data_cb = family_cb, .data = &fi };
 	struct genlmsghdr *genl;
 	struct nlmsghdr *nlh;
-	struct sf_nl *nl;
+	struct nlt *nl;
 	int one = 1, ret;
 
 	nl = calloc(1, sizeof(*nl));
@@ -273,7 +273,7 @@ err_free:
 	return NULL;
 }
 
-void sf_nl_close(struct sf_nl *nl)
+void nlt_close(struct nlt *nl)
 {
 	if (!nl)
 		return;
@@ -281,7 +281,7 @@ void sf_nl_close(struct sf_nl *nl)
 	free(nl);
 }
 
-int sf_nl_join_events(struct sf_nl *nl)
+int nlt_join_events(struct nlt *nl)
 {
 	int grp = (int)nl->events_group;
 
@@ -295,7 +295,7 @@ int sf_nl_join_events(struct sf_nl *nl)
 
 /* ---- building requests ----------------------------------------------- */
 
-struct nlmsghdr *sf_msg_new(struct sf_nl *nl, void *buf, uint8_t cmd)
+struct nlmsghdr *nlt_msg_new(struct nlt *nl, void *buf, uint8_t cmd)
 {
 	struct genlmsghdr *genl;
 	struct nlmsghdr *nlh;
@@ -310,32 +310,32 @@ struct nlmsghdr *sf_msg_new(struct sf_nl *nl, void *buf, uint8_t cmd)
 	return nlh;
 }
 
-uint32_t sf_attr_offset(const struct nlmsghdr *nlh, const void *attr)
+uint32_t nlt_attr_offset(const struct nlmsghdr *nlh, const void *attr)
 {
 	return (uint32_t)((const char *)attr - (const char *)nlh);
 }
 
-uint32_t sf_put_target(struct nlmsghdr *nlh, const char *path)
+uint32_t nlt_put_target(struct nlmsghdr *nlh, const char *path)
 {
 	struct nlattr *nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
 
 	mnl_attr_put_strz(nlh, SNAPFREEZE_TARGET_A_PATH, path);
 	mnl_attr_nest_end(nlh, nest);
-	return sf_attr_offset(nlh, nest);
+	return nlt_attr_offset(nlh, nest);
 }
 
-uint32_t sf_put_raw(struct nlmsghdr *nlh, uint16_t type, const void *data,
+uint32_t nlt_put_raw(struct nlmsghdr *nlh, uint16_t type, const void *data,
 		    size_t len)
 {
 	struct nlattr *attr = mnl_nlmsg_get_payload_tail(nlh);
 
 	mnl_attr_put(nlh, type, len, data);
-	return sf_attr_offset(nlh, attr);
+	return nlt_attr_offset(nlh, attr);
 }
 
 /* ---- parsing replies and events --------------------------------------- */
 
-static bool target_u64(const struct nlattr *attr, struct sf_target_info *t,
+static bool target_u64(const struct nlattr *attr, struct nlt_target *t,
 		       uint64_t *val)
 {
 	if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
@@ -347,8 +347,8 @@ static bool target_u64(const struct nlattr *attr, struct sf_target_info *t,
 
 static int target_attr_cb(const struct nlattr *attr, void *data)
 {
-	struct sf_status *st = data;
-	struct sf_target_info *t = &st->targets[st->ntargets];
+	struct nlt_status *st = data;
+	struct nlt_target *t = &st->targets[st->ntargets];
 
 	switch (mnl_attr_get_type(attr)) {
 	case SNAPFREEZE_TARGET_A_PATH:
@@ -403,7 +403,7 @@ bad:
 	return MNL_CB_OK;
 }
 
-static bool get_u32(const struct nlattr *attr, struct sf_status *st,
+static bool get_u32(const struct nlattr *attr, struct nlt_status *st,
 		    bool *has, uint32_t *val)
 {
 	if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) {
@@ -415,7 +415,7 @@ static bool get_u32(const struct nlattr *attr, struct sf_status *st,
 	return true;
 }
 
-static bool get_u64(const struct nlattr *attr, struct sf_status *st,
+static bool get_u64(const struct nlattr *attr, struct nlt_status *st,
 		    bool *has, uint64_t *val)
 {
 	if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0) {
@@ -429,7 +429,7 @@ static bool get_u64(const struct nlattr *attr, struct sf_status *st,
 
 static int status_attr_cb(const struct nlattr *attr, void *data)
 {
-	struct sf_status *st = data;
+	struct nlt_status *st = data;
 	bool dummy;
 
 	/* Unknown attributes are ignored: forward compatibility. */
@@ -520,7 +520,7 @@ static int status_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int parse_status(const struct nlmsghdr *nlh, struct sf_status *st)
+static int parse_status(const struct nlmsghdr *nlh, struct nlt_status *st)
 {
 	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
 
@@ -537,14 +537,14 @@ static int parse_status(const struct nlmsghdr *nlh, struct sf_status *st)
 
 static int reply_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct sf_result *res = data;
+	struct nlt_result *res = data;
 
 	res->has_reply = true;
 	return parse_status(nlh, &res->st);
 }
 
-int sf_nl_request(struct sf_nl *nl, struct nlmsghdr *nlh,
-		  struct sf_result *res)
+int nlt_request(struct nlt *nl, struct nlmsghdr *nlh,
+		  struct nlt_result *res)
 {
 	struct recv_ctx ctx = { .res = res, .data_cb = reply_cb, .data = res };
 	int ret;
@@ -556,13 +556,13 @@ int sf_nl_request(struct sf_nl *nl, struct nlmsghdr *nlh,
 	return -res->error;
 }
 
-int sf_freeze_levels(struct sf_nl *nl, const char *const *paths,
+int nlt_freeze_levels(struct nlt *nl, const char *const *paths,
 		     const uint32_t *levels, unsigned int n, const char *id,
-		     uint32_t timeout_ms, uint32_t flags, struct sf_result *res,
+		     uint32_t timeout_ms, uint32_t flags, struct nlt_result *res,
 		     uint32_t *offsets)
 {
 	char buf[SF_MSG_SIZE];
-	struct nlmsghdr *nlh = sf_msg_new(nl, buf, SNAPFREEZE_CMD_FREEZE);
+	struct nlmsghdr *nlh = nlt_msg_new(nl, buf, SNAPFREEZE_CMD_FREEZE);
 	struct nlattr *nest;
 	unsigned int i;
 
@@ -574,7 +574,7 @@ int sf_freeze_levels(struct sf_nl *nl, const char *const *paths,
 					 levels[i]);
 		mnl_attr_nest_end(nlh, nest);
 		if (offsets)
-			offsets[i] = sf_attr_offset(nlh, nest);
+			offsets[i] = nlt_attr_offset(nlh, nest);
 	}
 	if (id)
 		mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, id);
@@ -582,36 +582,36 @@ int sf_freeze_levels(struct sf_nl *nl, const char *const *paths,
 		mnl_attr_put_u32(nlh, SNAPFREEZE_A_TIMEOUT_MS, timeout_ms);
 	if (flags)
 		mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS, flags);
-	return sf_nl_request(nl, nlh, res);
+	return nlt_request(nl, nlh, res);
 }
 
-int sf_freeze(struct sf_nl *nl, const char *const *paths, unsigned int n,
+int nlt_freeze(struct nlt *nl, const char *const *paths, unsigned int n,
 	      const char *id, uint32_t timeout_ms, uint32_t flags,
-	      struct sf_result *res, uint32_t *offsets)
+	      struct nlt_result *res, uint32_t *offsets)
 {
-	return sf_freeze_levels(nl, paths, NULL, n, id, timeout_ms, flags, res,
+	return nlt_freeze_levels(nl, paths, NULL, n, id, timeout_ms, flags, res,
 				offsets);
 }
 
-int sf_thaw(struct sf_nl *nl, const char *id, uint32_t flags,
-	    struct sf_result *res)
+int nlt_thaw(struct nlt *nl, const char *id, uint32_t flags,
+	    struct nlt_result *res)
 {
 	char buf[SF_MSG_SIZE];
-	struct nlmsghdr *nlh = sf_msg_new(nl, buf, SNAPFREEZE_CMD_THAW);
+	struct nlmsghdr *nlh = nlt_msg_new(nl, buf, SNAPFREEZE_CMD_THAW);
 
 	if (id)
 		mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, id);
 	if (flags)
 		mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS, flags);
-	return sf_nl_request(nl, nlh, res);
+	return nlt_request(nl, nlh, res);
 }
 
-int sf_get(struct sf_nl *nl, struct sf_result *res)
+int nlt_get(struct nlt *nl, struct nlt_result *res)
 {
 	char buf[SF_MSG_SIZE];
-	struct nlmsghdr *nlh = sf_msg_new(nl, buf, SNAPFREEZE_CMD_GET);
+	struct nlmsghdr *nlh = nlt_msg_new(nl, buf, SNAPFREEZE_CMD_GET);
 
-	return sf_nl_request(nl, nlh, res);
+	return nlt_request(nl, nlh, res);
 }
 
 static int event_cb(const struct nlmsghdr *nlh, void *data)
@@ -623,11 +623,11 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
-int sf_nl_recv_event(struct sf_nl *nl, struct sf_status *ev, int timeout_ms)
+int nlt_recv_event(struct nlt *nl, struct nlt_status *ev, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = mnl_socket_get_fd(nl->sock),
 			      .events = POLLIN };
-	struct sf_result res;
+	struct nlt_result res;
 	struct recv_ctx ctx = { .res = &res, .ev = ev };
 	char *buf;
 	int ret;
@@ -657,19 +657,4 @@ int sf_nl_recv_event(struct sf_nl *nl, struct sf_status *ev, int timeout_ms)
 out:
 	free(buf);
 	return ret;
-}
-
-const char *sf_state_name(uint32_t state)
-{
-	switch (state) {
-	case SNAPFREEZE_STATE_IDLE:
-		return "idle";
-	case SNAPFREEZE_STATE_FREEZING:
-		return "freezing";
-	case SNAPFREEZE_STATE_FROZEN:
-		return "frozen";
-	case SNAPFREEZE_STATE_AUTO_THAWED:
-		return "auto-thawed";
-	}
-	return "?";
 }

@@ -13,11 +13,14 @@
 #include <linux/netlink.h>
 #include <linux/snapfreeze.h>
 
+/* The names of the module's numbers, shared with the helper. */
+#include "../user/names.h"
+
 /* Big enough for 65 targets or one PATH_MAX+ path, and for its echo. */
 #define SF_MSG_SIZE	16384
 #define SF_RECV_SIZE	65536
 
-struct sf_nl {
+struct nlt {
 	struct mnl_socket *sock;
 	uint16_t family;
 	uint32_t events_group;		/* 0 if the family has none */
@@ -25,7 +28,7 @@ struct sf_nl {
 	uint32_t seq;
 };
 
-struct sf_target_info {
+struct nlt_target {
 	char path[256];
 	char fstype[32];
 	char sb_id[64];
@@ -36,7 +39,7 @@ struct sf_target_info {
 };
 
 /* A GET reply, a FREEZE/THAW reply or an event, as parsed. */
-struct sf_status {
+struct nlt_status {
 	uint8_t cmd;
 	bool malformed;			/* a known attribute had a bad type/length */
 	bool has_state, has_exec_id, has_timeout, has_frozen_since;
@@ -46,7 +49,7 @@ struct sf_status {
 	uint32_t state;
 	char exec_id[64];
 	unsigned int ntargets;
-	struct sf_target_info targets[SNAPFREEZE_MAX_TARGETS];
+	struct nlt_target targets[SNAPFREEZE_MAX_TARGETS];
 	uint32_t timeout_ms;
 	uint64_t frozen_since;
 	uint32_t remaining_ms;
@@ -60,55 +63,54 @@ struct sf_status {
 	uint32_t err;
 };
 
-struct sf_result {
+struct nlt_result {
 	int error;			/* positive errno from the ack, 0 if none */
 	char msg[256];			/* extack message, "" if none */
 	bool has_offset;
 	uint32_t offset;		/* extack bad-attribute offset */
 	bool has_reply;
-	struct sf_status st;		/* the reply message, if has_reply */
+	struct nlt_status st;		/* the reply message, if has_reply */
 };
 
 /* Open a socket and resolve the family.  NULL with errno set on failure. */
-struct sf_nl *sf_nl_open(void);
-void sf_nl_close(struct sf_nl *nl);
+struct nlt *nlt_open(void);
+void nlt_close(struct nlt *nl);
 /* Join the "events" multicast group: 0 or -errno. */
-int sf_nl_join_events(struct sf_nl *nl);
+int nlt_join_events(struct nlt *nl);
 
 /* Start a request for @cmd in @buf (SF_MSG_SIZE bytes). */
-struct nlmsghdr *sf_msg_new(struct sf_nl *nl, void *buf, uint8_t cmd);
+struct nlmsghdr *nlt_msg_new(struct nlt *nl, void *buf, uint8_t cmd);
 /* Offset of @attr from the start of @nlh: what the extack points at. */
-uint32_t sf_attr_offset(const struct nlmsghdr *nlh, const void *attr);
+uint32_t nlt_attr_offset(const struct nlmsghdr *nlh, const void *attr);
 /* Put one SNAPFREEZE_A_TARGET nest with a PATH; returns the nest's offset. */
-uint32_t sf_put_target(struct nlmsghdr *nlh, const char *path);
+uint32_t nlt_put_target(struct nlmsghdr *nlh, const char *path);
 /* Put a raw attribute (any type, any bytes); returns its offset. */
-uint32_t sf_put_raw(struct nlmsghdr *nlh, uint16_t type, const void *data,
+uint32_t nlt_put_raw(struct nlmsghdr *nlh, uint16_t type, const void *data,
 		    size_t len);
 
 /* Send @nlh (with NLM_F_ACK) and collect reply + ack: 0 or -errno. */
-int sf_nl_request(struct sf_nl *nl, struct nlmsghdr *nlh,
-		  struct sf_result *res);
+int nlt_request(struct nlt *nl, struct nlmsghdr *nlh,
+		  struct nlt_result *res);
 
 /*
  * Well-formed requests.  @id NULL omits the execution id, @timeout_ms 0
  * omits the timeout, @flags 0 omits the flags.  Returns 0 or -errno;
  * @offsets (may be NULL) receives each target nest's offset.
  */
-int sf_freeze(struct sf_nl *nl, const char *const *paths, unsigned int n,
+int nlt_freeze(struct nlt *nl, const char *const *paths, unsigned int n,
 	      const char *id, uint32_t timeout_ms, uint32_t flags,
-	      struct sf_result *res, uint32_t *offsets);
+	      struct nlt_result *res, uint32_t *offsets);
 /* The same, with each target's SNAPFREEZE_TARGET_A_LEVEL (NULL: none). */
-int sf_freeze_levels(struct sf_nl *nl, const char *const *paths,
+int nlt_freeze_levels(struct nlt *nl, const char *const *paths,
 		     const uint32_t *levels, unsigned int n, const char *id,
-		     uint32_t timeout_ms, uint32_t flags, struct sf_result *res,
+		     uint32_t timeout_ms, uint32_t flags, struct nlt_result *res,
 		     uint32_t *offsets);
-int sf_thaw(struct sf_nl *nl, const char *id, uint32_t flags,
-	    struct sf_result *res);
-int sf_get(struct sf_nl *nl, struct sf_result *res);
+int nlt_thaw(struct nlt *nl, const char *id, uint32_t flags,
+	    struct nlt_result *res);
+int nlt_get(struct nlt *nl, struct nlt_result *res);
 
 /* Wait up to @timeout_ms for one multicast event: 0, -ETIMEDOUT or -errno. */
-int sf_nl_recv_event(struct sf_nl *nl, struct sf_status *ev, int timeout_ms);
+int nlt_recv_event(struct nlt *nl, struct nlt_status *ev, int timeout_ms);
 
-const char *sf_state_name(uint32_t state);
 
 #endif /* SNAPFREEZE_TESTS_NL_H */

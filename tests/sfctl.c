@@ -15,11 +15,11 @@
 
 #include "nl.h"
 
-static void print_status(const struct sf_status *st)
+static void print_status(const struct nlt_status *st)
 {
 	unsigned int i;
 
-	printf("state: %s\n", sf_state_name(st->state));
+	printf("state: %s\n", state_name(st->state));
 	if (st->has_exec_id)
 		printf("execution id: %s\n", st->exec_id);
 	for (i = 0; i < st->ntargets; i++)
@@ -40,7 +40,7 @@ static void print_status(const struct sf_status *st)
 	       (unsigned long long)st->failures);
 }
 
-static int report(const char *what, int ret, const struct sf_result *res)
+static int report(const char *what, int ret, const struct nlt_result *res)
 {
 	if (ret) {
 		fprintf(stderr, "sfctl: %s: %s%s%s\n", what, strerror(-ret),
@@ -52,44 +52,44 @@ static int report(const char *what, int ret, const struct sf_result *res)
 	/* A THAW reply is the status found just before the thaw. */
 	if (res->st.cmd == SNAPFREEZE_CMD_THAW)
 		printf("thawed; the set was found %s:\n",
-		       sf_state_name(res->st.state));
+		       state_name(res->st.state));
 	print_status(&res->st);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct sf_result res;
-	struct sf_nl *nl;
+	struct nlt_result res;
+	struct nlt *nl;
 	int ret;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: sfctl freeze ID TIMEOUT_MS PATH... | thaw ID|--force | get\n");
 		return 1;
 	}
-	nl = sf_nl_open();
+	nl = nlt_open();
 	if (!nl) {
 		fprintf(stderr, "sfctl: snapfreeze family: %s\n", strerror(errno));
 		return 1;
 	}
 	memset(&res, 0, sizeof(res));
 	if (!strcmp(argv[1], "freeze") && argc >= 5) {
-		ret = sf_freeze(nl, (const char *const *)argv + 4, argc - 4,
+		ret = nlt_freeze(nl, (const char *const *)argv + 4, argc - 4,
 				argv[2], strtoul(argv[3], NULL, 0), 0, &res,
 				NULL);
 		ret = report("freeze", ret, &res);
 	} else if (!strcmp(argv[1], "thaw") && argc == 3) {
 		bool force = !strcmp(argv[2], "--force");
 
-		ret = sf_thaw(nl, force ? NULL : argv[2],
+		ret = nlt_thaw(nl, force ? NULL : argv[2],
 			      force ? SNAPFREEZE_F_FORCE : 0, &res);
 		ret = report("thaw", ret, &res);
 	} else if (!strcmp(argv[1], "get") && argc == 2) {
-		ret = report("get", sf_get(nl, &res), &res);
+		ret = report("get", nlt_get(nl, &res), &res);
 	} else {
 		fprintf(stderr, "sfctl: bad arguments\n");
 		ret = 1;
 	}
-	sf_nl_close(nl);
+	nlt_close(nl);
 	return ret;
 }

@@ -94,7 +94,7 @@ struct writer {
 };
 
 struct ctx {
-	struct sf_nl *nl;
+	struct nlt *nl;
 	int kmsg_fd;
 	char *kmsg;		/* "L message\n" per record since setup */
 	size_t kmsg_len, kmsg_cap;
@@ -447,25 +447,25 @@ static void unpriv_child(int fd, bool nobody, bool try_control,
 {
 	struct unpriv_report r = { 0 };
 	const char *paths[] = { target };
-	struct sf_result *res = calloc(1, sizeof(*res));
-	struct sf_nl *nl;
+	struct nlt_result *res = calloc(1, sizeof(*res));
+	struct nlt *nl;
 
 	r.dropped = nobody ? become_nobody() : drop_sys_admin();
-	nl = sf_nl_open();
+	nl = nlt_open();
 	r.nl_open = nl ? 0 : errno;
 	if (nl && res && r.dropped) {
-		r.freeze = sf_freeze(nl, paths, 1, ID_B, LONG_TMO, 0, res, NULL);
+		r.freeze = nlt_freeze(nl, paths, 1, ID_B, LONG_TMO, 0, res, NULL);
 		r.freeze_msg_ok = !strcmp(res->msg, "CAP_SYS_ADMIN required");
-		r.dry_run = sf_freeze(nl, paths, 1, ID_B, LONG_TMO,
+		r.dry_run = nlt_freeze(nl, paths, 1, ID_B, LONG_TMO,
 				      SNAPFREEZE_F_DRY_RUN, res, NULL);
-		r.thaw = sf_thaw(nl, id, 0, res);
-		r.force = sf_thaw(nl, NULL, SNAPFREEZE_F_FORCE, res);
-		r.get = sf_get(nl, res);
+		r.thaw = nlt_thaw(nl, id, 0, res);
+		r.force = nlt_thaw(nl, NULL, SNAPFREEZE_F_FORCE, res);
+		r.get = nlt_get(nl, res);
 		r.get_state = res->st.state;
 		r.get_has_id = res->st.has_exec_id;
 		r.get_ntargets = res->st.ntargets;
 		r.get_has_error = res->st.has_last_error;
-		r.join = sf_nl_join_events(nl);
+		r.join = nlt_join_events(nl);
 		for (int i = 0; i < 3; i++) {
 			char path[PATH_MAX], buf[64];
 
@@ -520,11 +520,11 @@ static bool events_open_to_all(void)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		struct sf_nl *nl;
+		struct nlt *nl;
 
 		close(p[0]);
-		ret = become_nobody() && (nl = sf_nl_open()) ?
-		      sf_nl_join_events(nl) : -EIO;
+		ret = become_nobody() && (nl = nlt_open()) ?
+		      nlt_join_events(nl) : -EIO;
 		_exit(write(p[1], &ret, sizeof(ret)) == sizeof(ret) ? 0 : 1);
 	}
 	close(p[1]);
@@ -544,7 +544,7 @@ static bool events_open_to_all(void)
 
 static void reset_module(struct ctx *c)
 {
-	struct sf_result *res = calloc(1, sizeof(*res));
+	struct nlt_result *res = calloc(1, sizeof(*res));
 	char state[64];
 
 	if (!res)
@@ -554,7 +554,7 @@ static void reset_module(struct ctx *c)
 		write_text(SYSFS "/control", "thaw");
 	/* Consume a left-over auto-thaw report so the next test starts idle. */
 	if (c->nl)
-		sf_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, res);
+		nlt_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, res);
 	free(res);
 }
 
@@ -588,7 +588,7 @@ static bool ctx_setup(struct __test_metadata *_metadata, struct ctx *c)
 	c->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (c->kmsg_fd >= 0)
 		lseek(c->kmsg_fd, 0, SEEK_END);
-	c->nl = sf_nl_open();
+	c->nl = nlt_open();
 	if (!c->nl) {
 		TH_LOG("cannot resolve the snapfreeze family: %s",
 		       strerror(errno));
@@ -618,9 +618,9 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 	faults_clear();
 	if (module_loaded()) {
 		if (c->nl) {
-			sf_nl_close(c->nl);
+			nlt_close(c->nl);
 		}
-		c->nl = sf_nl_open();
+		c->nl = nlt_open();
 		reset_module(c);
 	}
 	/* Last resort, and for tests that froze with fsfreeze(8). */
@@ -655,7 +655,7 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 	if (bad)
 		TH_LOG("kernel complained: %.200s", bad);
 	EXPECT_EQ(NULL, bad);
-	sf_nl_close(c->nl);
+	nlt_close(c->nl);
 	c->nl = NULL;
 	if (c->kmsg_fd >= 0)
 		close(c->kmsg_fd);
@@ -695,23 +695,23 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 #define FREEZE(c, res, id, tmo, flags, offs, ...)				\
 	({									\
 		const char *const __p[] = { __VA_ARGS__ };			\
-		sf_freeze((c)->nl, __p, ARRAY_SIZE(__p), id, tmo, flags, res,	\
+		nlt_freeze((c)->nl, __p, ARRAY_SIZE(__p), id, tmo, flags, res,	\
 			  offs);						\
 	})
 
-static struct sf_result *new_res(void)
+static struct nlt_result *new_res(void)
 {
-	return calloc(1, sizeof(struct sf_result));
+	return calloc(1, sizeof(struct nlt_result));
 }
 
-static struct sf_status get_status(struct __test_metadata *_metadata,
+static struct nlt_status get_status(struct __test_metadata *_metadata,
 				   struct ctx *c)
 {
-	struct sf_result *r = new_res();
-	struct sf_status st;
+	struct nlt_result *r = new_res();
+	struct nlt_status st;
 
 	ASSERT_NE(NULL, r);
-	EXPECT_EQ(0, sf_get(c->nl, r));
+	EXPECT_EQ(0, nlt_get(c->nl, r));
 	EXPECT_TRUE(r->has_reply);
 	EXPECT_FALSE(r->st.malformed);
 	EXPECT_TRUE(r->st.has_state);
@@ -722,7 +722,7 @@ static struct sf_status get_status(struct __test_metadata *_metadata,
 
 /* Check that target @t describes the filesystem mounted at @mnt. */
 static void expect_target(struct __test_metadata *_metadata,
-			  const struct sf_target_info *t, const char *path,
+			  const struct nlt_target *t, const char *path,
 			  const char *mnt, const char *fstype)
 {
 	unsigned int maj = ~0U, min = ~0U;
@@ -745,7 +745,7 @@ FIXTURE(fs) {
 	struct ctx c;
 	const char *mnt, *dev, *dir;
 	const char *other, *other_dir;	/* a second filesystem, or NULL */
-	struct sf_result *r;
+	struct nlt_result *r;
 	bool ready;		/* setup went through: run the body */
 };
 
@@ -790,7 +790,7 @@ SF_TEST(fs, freeze_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
-	struct sf_status before = get_status(_metadata, c), st;
+	struct nlt_status before = get_status(_metadata, c), st;
 	long long realtime = now_ms(CLOCK_REALTIME);
 	char param[32];
 	int w, lvl = -1;
@@ -831,7 +831,7 @@ SF_TEST(fs, freeze_thaw, 60)
 			      self->mnt));
 	EXPECT_EQ(6, lvl);
 
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(self->r->has_reply);
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
 	EXPECT_STREQ(ID_A, self->r->st.exec_id);
@@ -855,7 +855,7 @@ SF_TEST(fs, freeze_thaw, 60)
 SF_TEST(fs, all_or_nothing_missing_target, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status before = get_status(_metadata, c), st;
+	struct nlt_status before = get_status(_metadata, c), st;
 	uint32_t offs[3];
 	int ret;
 
@@ -886,7 +886,7 @@ SF_TEST(fs, all_or_nothing_missing_target, 60)
 SF_TEST(fs, all_or_nothing_unfreezable_target, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	uint32_t offs[3];
 
 	EXPECT_EQ(-EOPNOTSUPP, FREEZE(c, self->r, ID_A, LONG_TMO, 0, offs,
@@ -908,7 +908,7 @@ SF_TEST(fs, duplicate_targets_frozen_once, 60)
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
 	char sub[PATH_MAX];
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	snprintf(sub, sizeof(sub), "%s/sub", self->dir);
@@ -921,7 +921,7 @@ SF_TEST(fs, duplicate_targets_frozen_once, 60)
 	st = get_status(_metadata, c);
 	ASSERT_EQ(1, st.ntargets);
 	expect_target(_metadata, &st.targets[0], self->mnt, self->mnt, fstype);
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 	/* Thawed once, so not still frozen by a second hold. */
 	EXPECT_TRUE(writable(c, self->dir));
@@ -931,7 +931,7 @@ SF_TEST(fs, duplicate_targets_frozen_once, 60)
 SF_TEST(fs, freeze_while_frozen_busy, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	const char *second = self->other ? self->other : self->mnt;
 	int w;
 
@@ -954,7 +954,7 @@ SF_TEST(fs, freeze_while_frozen_busy, 60)
 		EXPECT_TRUE(writable(c, self->other_dir));
 	EXPECT_TRUE(writer_blocked(c, w));
 
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -962,7 +962,7 @@ SF_TEST(fs, freeze_while_frozen_busy, 60)
 SF_TEST(fs, target_frozen_by_someone_else, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status before = get_status(_metadata, c), st;
+	struct nlt_status before = get_status(_metadata, c), st;
 	uint32_t offs[2];
 	int ret, w;
 
@@ -1006,23 +1006,23 @@ SF_TEST(fs, target_frozen_by_someone_else, 60)
 SF_TEST(fs, thaw_wrong_id, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
 	w = writer_start(c, self->dir);
 	EXPECT_TRUE(writer_blocked(c, w));
 
-	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, ID_B, 0, self->r));
+	EXPECT_EQ(-ESRCH, nlt_thaw(c->nl, ID_B, 0, self->r));
 	EXPECT_STREQ("execution id does not match the frozen set",
 		     self->r->msg);
-	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
+	EXPECT_EQ(-ESRCH, nlt_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
 	EXPECT_TRUE(writer_blocked(c, w));
 	st = get_status(_metadata, c);
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
 	EXPECT_STREQ(ID_A, st.exec_id);
 
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -1030,13 +1030,13 @@ SF_TEST(fs, thaw_wrong_id, 60)
 SF_TEST(fs, thaw_force, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
 	w = writer_start(c, self->dir);
 	EXPECT_TRUE(writer_blocked(c, w));
-	EXPECT_EQ(0, sf_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, self->r));
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
 	EXPECT_STREQ(ID_A, self->r->st.exec_id);
 	EXPECT_TRUE(writer_done(c, w));
@@ -1047,7 +1047,7 @@ SF_TEST(fs, thaw_force, 60)
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
 	w = writer_start(c, self->dir);
 	EXPECT_TRUE(writer_blocked(c, w));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_B, SNAPFREEZE_F_FORCE, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_B, SNAPFREEZE_F_FORCE, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -1056,7 +1056,7 @@ SF_TEST(fs, dry_run, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
-	struct sf_status before = get_status(_metadata, c), st;
+	struct nlt_status before = get_status(_metadata, c), st;
 	uint32_t offs[2];
 
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, SNAPFREEZE_F_DRY_RUN,
@@ -1118,7 +1118,7 @@ SF_TEST(fs, unprivileged, 60)
 {
 	struct ctx *c = &self->c;
 	struct unpriv_report r;
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
@@ -1134,7 +1134,7 @@ SF_TEST(fs, unprivileged, 60)
 	st = get_status(_metadata, c);
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
 	EXPECT_STREQ(ID_A, st.exec_id);
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -1183,15 +1183,15 @@ SF_TEST(fs, auto_thaw, 60)
 	struct ctx *c = &self->c;
 	const uint32_t tmo = 1500;
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	struct sf_status before = get_status(_metadata, c), st, ev;
-	struct sf_nl *events = sf_nl_open();
+	struct nlt_status before = get_status(_metadata, c), st, ev;
+	struct nlt *events = nlt_open();
 	long long t0, t1, t2;
 	int uev, w, lvl = -1;
 	uint32_t r1;
 	char buf[64];
 
 	ASSERT_NE(NULL, events);
-	ASSERT_EQ(0, sf_nl_join_events(events));
+	ASSERT_EQ(0, nlt_join_events(events));
 	uev = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
 	ASSERT_LE(0, uev);
 	ASSERT_EQ(0, bind(uev, (struct sockaddr *)&sa, sizeof(sa)));
@@ -1219,10 +1219,10 @@ SF_TEST(fs, auto_thaw, 60)
 	EXPECT_GE(t2 - t0, tmo);
 	EXPECT_LE(t2 - t1, tmo + 250);
 
-	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_FROZEN, ev.event);
 	EXPECT_STREQ(EVENT_ID(ID_A), ev.exec_id);
-	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_CMD_EVENT, ev.cmd);
 	EXPECT_EQ(SNAPFREEZE_EVENT_AUTO_THAWED, ev.event);
 	EXPECT_STREQ(EVENT_ID(ID_A), ev.exec_id);
@@ -1237,22 +1237,22 @@ SF_TEST(fs, auto_thaw, 60)
 			      self->mnt));
 	EXPECT_EQ(4, lvl);
 
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
 	EXPECT_TRUE(self->r->st.has_thawed_at);
 	EXPECT_NE(0, self->r->st.thawed_at);
 	EXPECT_EQ(SNAPFREEZE_THAW_DEADLINE, self->r->st.thaw_reason);
 	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
-	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-ENOENT, nlt_thaw(c->nl, ID_A, 0, self->r));
 	close(uev);
-	sf_nl_close(events);
+	nlt_close(events);
 }
 
 /* Test that "thaw" written to the control file thaws and is reported. */
 SF_TEST(fs, emergency_thaw, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	char buf[64];
 	int w, lvl = -1;
 
@@ -1269,12 +1269,12 @@ SF_TEST(fs, emergency_thaw, 60)
 	EXPECT_EQ(4, lvl);
 
 	/* A wrong id is refused in this state too. */
-	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, ID_B, 0, self->r));
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-ESRCH, nlt_thaw(c->nl, ID_B, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
 	EXPECT_EQ(SNAPFREEZE_THAW_EMERGENCY, self->r->st.thaw_reason);
 	EXPECT_TRUE(self->r->st.has_thawed_at);
-	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-ENOENT, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_STREQ("idle", sysfs_str("state", buf, sizeof(buf)));
 }
 
@@ -1283,7 +1283,7 @@ SF_TEST(fs, block_device_target, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	if (!self->dev)
@@ -1310,7 +1310,7 @@ SF_TEST(fs, block_device_target, 60)
 	st = get_status(_metadata, c);
 	ASSERT_EQ(1, st.ntargets);
 	expect_target(_metadata, &st.targets[0], self->dev, self->mnt, fstype);
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -1330,7 +1330,7 @@ SF_TEST(fs, lazy_umount_while_frozen, 60)
 	ASSERT_EQ(0, umount2(self->mnt, MNT_DETACH));
 	EXPECT_NE(0, mnt_devno(self->mnt, &a, &b));
 
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
 	EXPECT_TRUE(writer_done(c, w));
 	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
@@ -1377,7 +1377,7 @@ SF_TEST(fs, sysfs_values, 60)
 	EXPECT_LE(0, sysfs_num("auto_thaws"));
 	EXPECT_LE(0, sysfs_num("failures"));
 
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_STREQ("idle", sysfs_str("state", buf, sizeof(buf)));
 	EXPECT_STREQ("", sysfs_str("execution_id", buf, sizeof(buf)));
 	read_text(SYSFS "/targets", buf, sizeof(buf));
@@ -1391,7 +1391,7 @@ SF_TEST(fs, sysfs_values, 60)
 
 FIXTURE(sf) {
 	struct ctx c;
-	struct sf_result *r;
+	struct nlt_result *r;
 	const char *ext4, *ext4_dir;
 	bool ready;		/* setup went through: run the body */
 };
@@ -1422,7 +1422,7 @@ SF_TEST(sf, freeze_all_filesystems, 60)
 	const char *paths[FS_COUNT];
 	char count[160];
 	int w[FS_COUNT], idx[FS_COUNT], n = 0, lvl = -1;
-	struct sf_status st;
+	struct nlt_status st;
 	const char *needles[FS_COUNT + 2];
 
 	for (int i = 0; i < FS_COUNT; i++) {
@@ -1434,7 +1434,7 @@ SF_TEST(sf, freeze_all_filesystems, 60)
 	}
 	if (n < 2)
 		SKIP(return, "fewer than two disks");
-	ASSERT_EQ(0, sf_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0, self->r,
+	ASSERT_EQ(0, nlt_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0, self->r,
 			       NULL));
 	for (int i = 0; i < n; i++)
 		w[i] = writer_start(c, c->dirs[idx[i]]);
@@ -1454,7 +1454,7 @@ SF_TEST(sf, freeze_all_filesystems, 60)
 	needles[n + 1] = NULL;
 	EXPECT_TRUE(kmsg_find(c, &lvl, needles));
 
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	for (int i = 0; i < n; i++)
 		EXPECT_TRUE(writer_done(c, w[i]));
 	snprintf(count, sizeof(count),
@@ -1469,11 +1469,11 @@ SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
 	const char *paths[FS_COUNT];
 	uint32_t offs[FS_COUNT];
 	int idx[FS_COUNT], n = 0, mid, w, ret;
-	struct sf_status before = get_status(_metadata, c), st, ev;
-	struct sf_nl *events = sf_nl_open();
+	struct nlt_status before = get_status(_metadata, c), st, ev;
+	struct nlt *events = nlt_open();
 
 	ASSERT_NE(NULL, events);
-	ASSERT_EQ(0, sf_nl_join_events(events));
+	ASSERT_EQ(0, nlt_join_events(events));
 	for (int i = 0; i < FS_COUNT; i++) {
 		if (!disks[i].mnt)
 			continue;
@@ -1488,7 +1488,7 @@ SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
 	w = writer_start(c, c->dirs[idx[mid]]);
 	EXPECT_TRUE(writer_blocked(c, w));
 
-	EXPECT_EQ(-EBUSY, sf_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0,
+	EXPECT_EQ(-EBUSY, nlt_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0,
 				    self->r, offs));
 	EXPECT_EQ(offs[mid], self->r->offset);
 	EXPECT_STREQ("filesystem is already frozen by someone else",
@@ -1506,44 +1506,44 @@ SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
 	EXPECT_TRUE(writer_done(c, w));
 
 	/* Monitors hear about every failed FREEZE. */
-	ret = sf_nl_recv_event(events, &ev, 2000);
+	ret = nlt_recv_event(events, &ev, 2000);
 	EXPECT_EQ(0, ret);
 	if (!ret) {
 		EXPECT_EQ(SNAPFREEZE_EVENT_FAILED, ev.event);
 		EXPECT_EQ(EBUSY, ev.err);
 		EXPECT_STREQ(EVENT_ID(ID_A), ev.exec_id);
 	}
-	sf_nl_close(events);
+	nlt_close(events);
 }
 
 /* Test that THAW with nothing frozen is ENOENT, and that THAW is safe to repeat. */
 SF_TEST(sf, thaw_idle_and_twice, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_nl *events = sf_nl_open();
-	struct sf_status ev;
+	struct nlt *events = nlt_open();
+	struct nlt_status ev;
 
 	ASSERT_NE(NULL, events);
-	ASSERT_EQ(0, sf_nl_join_events(events));
-	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_join_events(events));
+	EXPECT_EQ(-ENOENT, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_STREQ("nothing is frozen", self->r->msg);
-	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, self->r));
+	EXPECT_EQ(-ENOENT, nlt_thaw(c->nl, NULL, SNAPFREEZE_F_FORCE, self->r));
 
 	ASSERT_EQ(0, FREEZE(c, self->r, SNAPFREEZE_EXEC_ID_NONE, LONG_TMO, 0,
 			    NULL, self->ext4));
 	EXPECT_STREQ(SNAPFREEZE_EXEC_ID_NONE, self->r->st.exec_id);
-	EXPECT_EQ(0, sf_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
-	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
+	EXPECT_EQ(-ENOENT, nlt_thaw(c->nl, SNAPFREEZE_EXEC_ID_NONE, 0, self->r));
 	EXPECT_STREQ("nothing is frozen", self->r->msg);
 	EXPECT_TRUE(writable(c, self->ext4_dir));
 
-	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_FROZEN, ev.event);
-	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_THAWED, ev.event);
 	EXPECT_EQ(SNAPFREEZE_THAW_REQUEST, ev.thaw_reason);
 	EXPECT_STREQ(EVENT_ID(SNAPFREEZE_EXEC_ID_NONE), ev.exec_id);
-	sf_nl_close(events);
+	nlt_close(events);
 }
 
 
@@ -1557,12 +1557,12 @@ SF_TEST(sf, max_targets, 60)
 
 	for (int i = 0; i < SNAPFREEZE_MAX_TARGETS; i++)
 		paths[i] = self->ext4;
-	ASSERT_EQ(0, sf_freeze(c->nl, paths, SNAPFREEZE_MAX_TARGETS, ID_A,
+	ASSERT_EQ(0, nlt_freeze(c->nl, paths, SNAPFREEZE_MAX_TARGETS, ID_A,
 			       LONG_TMO, 0, self->r, NULL));
 	EXPECT_EQ(1, self->r->st.ntargets);
 	w = writer_start(c, self->ext4_dir);
 	EXPECT_TRUE(writer_blocked(c, w));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -1648,7 +1648,7 @@ SF_TEST(sf, control_file, 60)
 SF_TEST(sf, freeze_after_auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
@@ -1663,14 +1663,14 @@ SF_TEST(sf, freeze_after_auto_thaw, 60)
 	EXPECT_STREQ(ID_B, st.exec_id);
 	EXPECT_FALSE(st.has_thawed_at);
 
-	EXPECT_EQ(-ESRCH, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-ESRCH, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_blocked(c, w));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_B, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_B, 0, self->r));
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, self->r->st.state);
 	EXPECT_TRUE(writer_done(c, w));
 	/* The first set's auto-thaw is not reported any more. */
-	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_A, 0, self->r));
-	EXPECT_EQ(-ENOENT, sf_thaw(c->nl, ID_B, 0, self->r));
+	EXPECT_EQ(-ENOENT, nlt_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-ENOENT, nlt_thaw(c->nl, ID_B, 0, self->r));
 }
 
 /*
@@ -1701,7 +1701,7 @@ SF_TEST(sf, control_needs_cap_sys_admin, 60)
 	EXPECT_STREQ("frozen", sysfs_str("state", buf, sizeof(buf)));
 	EXPECT_TRUE(writer_blocked(c, w));
 
-	sf_thaw(c->nl, ID_A, 0, self->r);
+	nlt_thaw(c->nl, ID_A, 0, self->r);
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -1715,12 +1715,12 @@ SF_TEST(sf, deadline_passes_while_freezing, 60)
 	struct ctx *c = &self->c;
 	const char *paths[FS_COUNT];
 	int idx[FS_COUNT], n = 0, lvl = -1, ret;
-	struct sf_nl *events = sf_nl_open();
-	struct sf_status st, ev;
+	struct nlt *events = nlt_open();
+	struct nlt_status st, ev;
 	static char data[1 << 20];
 
 	ASSERT_NE(NULL, events);
-	ASSERT_EQ(0, sf_nl_join_events(events));
+	ASSERT_EQ(0, nlt_join_events(events));
 	memset(data, 'd', sizeof(data));
 	for (int i = 0; i < FS_COUNT; i++) {
 		char path[PATH_MAX];
@@ -1738,7 +1738,7 @@ SF_TEST(sf, deadline_passes_while_freezing, 60)
 		close(fd);
 	}
 	ASSERT_EQ(0, write_text(PARAMS "/min_timeout_ms", "1"));
-	ret = sf_freeze(c->nl, paths, n, ID_A, 1, 0, self->r, NULL);
+	ret = nlt_freeze(c->nl, paths, n, ID_A, 1, 0, self->r, NULL);
 	write_text(PARAMS "/min_timeout_ms", c->min_timeout);
 	EXPECT_EQ(-ETIMEDOUT, ret);
 	EXPECT_STREQ("auto-thaw deadline passed while freezing", self->r->msg);
@@ -1749,10 +1749,10 @@ SF_TEST(sf, deadline_passes_while_freezing, 60)
 	EXPECT_NE(SNAPFREEZE_STATE_FREEZING, st.state);
 	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: rollback of execution " ID_A ": "));
 	EXPECT_EQ(4, lvl);
-	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_FAILED, ev.event);
 	EXPECT_EQ(ETIMEDOUT, ev.err);
-	sf_nl_close(events);
+	nlt_close(events);
 }
 
 /*
@@ -1772,7 +1772,7 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
 	char cmd[PATH_MAX + 32];
 	long long failures, t0, elapsed;
 	uint32_t offs[2];
-	struct sf_status st;
+	struct nlt_status st;
 	FILE *f;
 	int w1, w2, lvl = -1, ret;
 
@@ -1820,7 +1820,7 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
 	w2 = writer_start(c, self->ext4_dir);
 	EXPECT_TRUE(writer_blocked(c, w1));
 	EXPECT_TRUE(writer_blocked(c, w2));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w1));
 	EXPECT_TRUE(writer_done(c, w2));
 
@@ -1850,7 +1850,7 @@ SF_TEST(sf, who_may_thaw, 60)
 	if (!strcmp(hold, "anonymous")) {
 		EXPECT_EQ(0, ret);
 		EXPECT_TRUE(writer_done(c, w));
-		EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+		EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	} else {
 		EXPECT_TRUE(!strcmp(hold, "kernel") ||
 			    !strcmp(hold, "kernel-exclusive"));
@@ -1860,7 +1860,7 @@ SF_TEST(sf, who_may_thaw, 60)
 		 * that the filesystem stays frozen.
 		 */
 		EXPECT_TRUE(writer_blocked(c, w));
-		EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+		EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 		EXPECT_TRUE(writer_done(c, w));
 	}
 	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
@@ -1871,7 +1871,7 @@ SF_TEST(sf, rmmod_while_frozen, 90)
 {
 	struct ctx *c = &self->c;
 	const char *ko = getenv("SF_MODULE");
-	struct sf_status st;
+	struct nlt_status st;
 	int w, lvl = -1;
 
 	if (!ko || access(ko, R_OK))
@@ -1889,8 +1889,8 @@ SF_TEST(sf, rmmod_while_frozen, 90)
 
 	ASSERT_EQ(0, run("insmod '%s'", ko));
 	ASSERT_TRUE(module_loaded());
-	sf_nl_close(c->nl);
-	c->nl = sf_nl_open();
+	nlt_close(c->nl);
+	c->nl = nlt_open();
 	ASSERT_NE(NULL, c->nl);
 	st = get_status(_metadata, c);
 	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
@@ -1898,7 +1898,7 @@ SF_TEST(sf, rmmod_while_frozen, 90)
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
 	w = writer_start(c, self->ext4_dir);
 	EXPECT_TRUE(writer_blocked(c, w));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
 }
 
@@ -1992,12 +1992,12 @@ static bool bg_freeze_start(struct bg_freeze *bg, const char *const *paths,
 	fflush(NULL);
 	bg->pid = fork();
 	if (bg->pid == 0) {
-		struct sf_result *r = calloc(1, sizeof(*r));
-		struct sf_nl *nl = sf_nl_open();
+		struct nlt_result *r = calloc(1, sizeof(*r));
+		struct nlt *nl = nlt_open();
 		struct bg_result res = { .ret = -EIO };
 
 		if (nl && r) {
-			res.ret = sf_freeze_levels(nl, paths, levels, n, ID_A,
+			res.ret = nlt_freeze_levels(nl, paths, levels, n, ID_A,
 						   tmo, 0, r, NULL);
 			snprintf(res.msg, sizeof(res.msg), "%s", r->msg);
 			res.offset = r->has_offset ? r->offset : 0;
@@ -2053,7 +2053,7 @@ static void faults_clear(void)
 }
 
 /* The state of the target named @path in @st, or -1. */
-static int target_state(const struct sf_status *st, const char *path)
+static int target_state(const struct nlt_status *st, const char *path)
 {
 	for (unsigned int i = 0; i < st->ntargets; i++)
 		if (!strcmp(st->targets[i].path, path))
@@ -2070,7 +2070,7 @@ SF_TEST(sf, auto_thaw_releases_filesystem, 60)
 {
 	struct ctx *c = &self->c;
 	struct stack s;
-	struct sf_status st;
+	struct nlt_status st;
 	int fd = -1;
 
 	ASSERT_TRUE(stack_setup(&s, self->ext4_dir, "release"));
@@ -2092,7 +2092,7 @@ SF_TEST(sf, auto_thaw_releases_filesystem, 60)
 	ASSERT_EQ(1, st.ntargets);
 	EXPECT_STREQ(s.mnt, st.targets[0].path);
 	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAWED, target_state(&st, s.mnt));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
 	stack_teardown(&s);
 }
@@ -2105,22 +2105,22 @@ SF_TEST(sf, auto_thaw_releases_filesystem, 60)
 SF_TEST(fs, held_by_other_after_thaw, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_nl *events = sf_nl_open();
-	struct sf_status ev;
+	struct nlt *events = nlt_open();
+	struct nlt_status ev;
 	char hold[32];
 	int w, ret, lvl = -1;
 
 	ASSERT_NE(NULL, events);
-	ASSERT_EQ(0, sf_nl_join_events(events));
+	ASSERT_EQ(0, nlt_join_events(events));
 	sysfs_str("freeze_hold", hold, sizeof(hold));
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
 	w = writer_start(c, self->dir);
 	ret = run("fsfreeze -f '%s' 2>/dev/null", self->mnt);
 	TH_LOG("freeze hold %s: fsfreeze -f on our freeze exited %d", hold, ret);
-	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	ASSERT_EQ(1, self->r->st.ntargets);
-	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));	/* frozen */
-	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));	/* frozen */
+	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_THAWED, ev.event);
 	if (ret) {
 		/* Up to 6.5 the user's freeze is refused: nothing nests. */
@@ -2143,14 +2143,14 @@ SF_TEST(fs, held_by_other_after_thaw, 60)
 		EXPECT_EQ(0, run("fsfreeze -u '%s'", self->mnt));
 		EXPECT_TRUE(writer_done(c, w));
 	}
-	sf_nl_close(events);
+	nlt_close(events);
 }
 
 /* Test the same after an auto-thaw: GET and the THAW report say so. */
 SF_TEST(fs, held_by_other_after_auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	int w, ret;
 
 	/* Long enough for fsfreeze(8) to start under a slow emulator. */
@@ -2163,7 +2163,7 @@ SF_TEST(fs, held_by_other_after_auto_thaw, 60)
 	EXPECT_EQ(ret ? SNAPFREEZE_TARGET_STATE_THAWED :
 			SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER,
 		  target_state(&st, self->mnt));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
 	EXPECT_EQ(ret ? 0 : 1, self->r->st.held_by_other);
 	if (!ret) {
@@ -2226,7 +2226,7 @@ SF_TEST(sf, levels_freeze_stacked_first, 90)
 	static const uint32_t levels[] = { 1, 0 };
 	const char *paths[2];
 	struct stack s;
-	struct sf_status st;
+	struct nlt_status st;
 	long long t0, elapsed;
 	int w1, w2;
 
@@ -2235,7 +2235,7 @@ SF_TEST(sf, levels_freeze_stacked_first, 90)
 	paths[0] = self->ext4;		/* the host first in the request */
 	paths[1] = s.mnt;
 	t0 = now_ms(CLOCK_MONOTONIC);
-	ASSERT_EQ(0, sf_freeze_levels(c->nl, paths, levels, 2, ID_A, 5000, 0,
+	ASSERT_EQ(0, nlt_freeze_levels(c->nl, paths, levels, 2, ID_A, 5000, 0,
 				      self->r, NULL));
 	elapsed = now_ms(CLOCK_MONOTONIC) - t0;
 	TH_LOG("FREEZE took %lld ms", elapsed);
@@ -2258,7 +2258,7 @@ SF_TEST(sf, levels_freeze_stacked_first, 90)
 	w2 = writer_start(c, self->ext4_dir);
 	EXPECT_TRUE(writer_blocked(c, w1));
 	EXPECT_TRUE(writer_blocked(c, w2));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w1));
 	EXPECT_TRUE(writer_done(c, w2));
 	stack_teardown(&s);
@@ -2274,7 +2274,7 @@ SF_TEST(sf, one_level_freezes_together, 60)
 	uint32_t levels[FS_COUNT] = { 0 };
 	const char *paths[FS_COUNT];
 	int idx[FS_COUNT], w[FS_COUNT], n = 0;
-	struct sf_status st;
+	struct nlt_status st;
 
 	for (int i = 0; i < FS_COUNT; i++) {
 		if (!disks[i].mnt || !disk_dir(c, i))
@@ -2282,7 +2282,7 @@ SF_TEST(sf, one_level_freezes_together, 60)
 		idx[n] = i;
 		paths[n++] = disks[i].mnt;
 	}
-	ASSERT_EQ(0, sf_freeze_levels(c->nl, paths, levels, n, ID_A, LONG_TMO,
+	ASSERT_EQ(0, nlt_freeze_levels(c->nl, paths, levels, n, ID_A, LONG_TMO,
 				      0, self->r, NULL));
 	st = get_status(_metadata, c);
 	TH_LOG("%d filesystems: window %llu us, skew %llu us", n,
@@ -2296,7 +2296,7 @@ SF_TEST(sf, one_level_freezes_together, 60)
 		w[i] = writer_start(c, c->dirs[idx[i]]);
 		EXPECT_TRUE(writer_blocked(c, w[i]));
 	}
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	for (int i = 0; i < n; i++)
 		EXPECT_TRUE(writer_done(c, w[i]));
 }
@@ -2333,7 +2333,7 @@ SF_TEST(sf, sysfs_targets_cut_cleanly, 60)
 		paths[n++] = p;
 	}
 	ASSERT_LE(2, n);
-	ASSERT_EQ(0, sf_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0, self->r,
+	ASSERT_EQ(0, nlt_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0, self->r,
 			       NULL));
 	len = read_text(SYSFS "/targets", buf, sizeof(buf));
 	EXPECT_LT(0, len);
@@ -2342,7 +2342,7 @@ SF_TEST(sf, sysfs_targets_cut_cleanly, 60)
 	EXPECT_EQ(0, strncmp(buf, paths[0], strlen(paths[0])));
 	snprintf(want, sizeof(want), "... and %d more\n", n - 1);
 	EXPECT_NE(NULL, strstr(buf, want));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	for (int i = 0; i < n; i++)
 		free(deep[i]);
 }
@@ -2389,8 +2389,8 @@ SF_TEST(sf, params_bounded, 90)
 	ASSERT_EQ(0, run("insmod '%s' min_timeout_ms=70000 default_timeout_ms=80000", ko));
 	EXPECT_EQ(0, run("rmmod snapfreeze"));
 	ASSERT_EQ(0, run("insmod '%s'", ko));
-	sf_nl_close(self->c.nl);
-	self->c.nl = sf_nl_open();
+	nlt_close(self->c.nl);
+	self->c.nl = nlt_open();
 	ASSERT_NE(NULL, self->c.nl);
 }
 
@@ -2428,7 +2428,7 @@ SF_TEST(sf, no_success_after_deadline, 60)
 SF_TEST(sf, stuck_target_pins_module, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	if (!faults_available())
@@ -2436,7 +2436,7 @@ SF_TEST(sf, stuck_target_pins_module, 60)
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
 	w = writer_start(c, self->ext4_dir);
 	ASSERT_EQ(0, fault_set("fail_thaw", 2));
-	EXPECT_EQ(-EIO, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-EIO, nlt_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_STREQ("thawing a filesystem failed", self->r->msg);
 	st = get_status(_metadata, c);
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
@@ -2446,8 +2446,8 @@ SF_TEST(sf, stuck_target_pins_module, 60)
 	/* Pinned: rmmod must refuse rather than leave it frozen for good. */
 	EXPECT_NE(0, run("rmmod snapfreeze 2>/dev/null"));
 	EXPECT_TRUE(module_loaded());
-	EXPECT_EQ(-EIO, sf_thaw(c->nl, ID_A, 0, self->r));
-	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(-EIO, nlt_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 	faults_clear();
 	EXPECT_TRUE(writer_done(c, w));
 	EXPECT_EQ(0, sysfs_num("../../module/snapfreeze/refcnt"));
@@ -2460,7 +2460,7 @@ SF_TEST(sf, stuck_target_pins_module, 60)
 SF_TEST(sf, failed_rollback_retried, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_status st;
+	struct nlt_status st;
 	int w;
 
 	if (!faults_available())
@@ -2506,7 +2506,7 @@ SF_TEST(sf, allocation_failures, 120)
 				    self->ext4));
 		snprintf(nth, sizeof(nth), "%d", n);
 		ASSERT_EQ(0, write_text("/proc/thread-self/fail-nth", nth));
-		ret = sf_thaw(c->nl, ID_A, 0, self->r);
+		ret = nlt_thaw(c->nl, ID_A, 0, self->r);
 		read_text("/proc/thread-self/fail-nth", left, sizeof(left));
 		write_text("/proc/thread-self/fail-nth", "0");
 		if (ret == 0 && !self->r->has_reply)
@@ -2517,7 +2517,7 @@ SF_TEST(sf, allocation_failures, 120)
 		} else {
 			EXPECT_NE(0, ret);
 			EXPECT_TRUE(writer_blocked(c, w));
-			EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+			EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 			EXPECT_TRUE(writer_done(c, w));
 		}
 		if (atoi(left) > 0)	/* no n-th allocation: all tried */
@@ -2528,7 +2528,7 @@ SF_TEST(sf, allocation_failures, 120)
 
 	for (n = 1; n < 60; n++) {
 		char nth[16];
-		struct sf_status st;
+		struct nlt_status st;
 
 		snprintf(nth, sizeof(nth), "%d", n);
 		ASSERT_EQ(0, write_text("/proc/thread-self/fail-nth", nth));
@@ -2540,7 +2540,7 @@ SF_TEST(sf, allocation_failures, 120)
 		w = writer_start(c, self->ext4_dir);
 		if (st.state == SNAPFREEZE_STATE_FROZEN) {
 			EXPECT_TRUE(writer_blocked(c, w));
-			EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+			EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
 		} else {
 			EXPECT_NE(0, ret);
 			EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
@@ -2566,7 +2566,7 @@ typedef uint32_t (*build_fn)(struct nlmsghdr *nlh, const struct case_in *in);
 
 static uint32_t put_id(struct nlmsghdr *nlh, const char *id)
 {
-	return sf_put_raw(nlh, SNAPFREEZE_A_EXEC_ID, id, strlen(id) + 1);
+	return nlt_put_raw(nlh, SNAPFREEZE_A_EXEC_ID, id, strlen(id) + 1);
 }
 
 static uint32_t b_no_targets(struct nlmsghdr *nlh, const struct case_in *in)
@@ -2578,13 +2578,13 @@ static uint32_t b_no_targets(struct nlmsghdr *nlh, const struct case_in *in)
 
 static uint32_t b_no_exec_id(struct nlmsghdr *nlh, const struct case_in *in)
 {
-	sf_put_target(nlh, in->target);
+	nlt_put_target(nlh, in->target);
 	return 0;
 }
 
 static uint32_t b_bad_exec_id(struct nlmsghdr *nlh, const struct case_in *in)
 {
-	sf_put_target(nlh, in->target);
+	nlt_put_target(nlh, in->target);
 	return put_id(nlh, in->arg);
 }
 
@@ -2594,14 +2594,14 @@ static uint32_t b_timeout_type(struct nlmsghdr *nlh, const struct case_in *in)
 	uint8_t u8 = 100;
 	uint64_t u64 = 1000;
 
-	sf_put_target(nlh, in->target);
+	nlt_put_target(nlh, in->target);
 	put_id(nlh, ID_A);
 	if (!strcmp(in->arg, "u8"))
-		return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u8, sizeof(u8));
+		return nlt_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u8, sizeof(u8));
 	if (!strcmp(in->arg, "u64"))
-		return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u64,
+		return nlt_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u64,
 				  sizeof(u64));
-	return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, "1000", 5);
+	return nlt_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, "1000", 5);
 }
 
 /* A timeout of @arg ms, out of the module's bounds. */
@@ -2609,15 +2609,15 @@ static uint32_t b_timeout(struct nlmsghdr *nlh, const struct case_in *in)
 {
 	uint32_t tmo = strtoul(in->arg, NULL, 0);
 
-	sf_put_target(nlh, in->target);
+	nlt_put_target(nlh, in->target);
 	put_id(nlh, ID_A);
-	return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &tmo, sizeof(tmo));
+	return nlt_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &tmo, sizeof(tmo));
 }
 
 static uint32_t b_target_not_nested(struct nlmsghdr *nlh,
 				    const struct case_in *in)
 {
-	sf_put_raw(nlh, SNAPFREEZE_A_TARGET, in->target, strlen(in->target) + 1);
+	nlt_put_raw(nlh, SNAPFREEZE_A_TARGET, in->target, strlen(in->target) + 1);
 	put_id(nlh, ID_A);
 	return 0;
 }
@@ -2630,7 +2630,7 @@ static uint32_t b_target_without_path(struct nlmsghdr *nlh,
 	(void)in;
 	mnl_attr_nest_end(nlh, nest);
 	put_id(nlh, ID_A);
-	return sf_attr_offset(nlh, nest);
+	return nlt_attr_offset(nlh, nest);
 }
 
 /* A second target whose path is @arg: "" or a relative one. */
@@ -2638,8 +2638,8 @@ static uint32_t b_second_path(struct nlmsghdr *nlh, const struct case_in *in)
 {
 	uint32_t off;
 
-	sf_put_target(nlh, in->target);
-	off = sf_put_target(nlh, in->arg);
+	nlt_put_target(nlh, in->target);
+	off = nlt_put_target(nlh, in->arg);
 	put_id(nlh, ID_A);
 	return off;
 }
@@ -2688,11 +2688,11 @@ static uint32_t b_extra(struct nlmsghdr *nlh, const struct case_in *in,
 	uint32_t v = strtoul(in->arg, NULL, 0);
 
 	if (msg_cmd(nlh) == SNAPFREEZE_CMD_FREEZE)
-		sf_put_target(nlh, in->target);
+		nlt_put_target(nlh, in->target);
 	if (msg_cmd(nlh) != SNAPFREEZE_CMD_GET)
 		put_id(nlh, ID_A);
 	if (type == SNAPFREEZE_A_UNSPEC && v == SNAPFREEZE_A_TARGET)
-		sf_put_target(nlh, "/");
+		nlt_put_target(nlh, "/");
 	else if (type == SNAPFREEZE_A_UNSPEC)
 		mnl_attr_put_u32(nlh, v, 0);
 	else
@@ -2715,7 +2715,7 @@ static uint32_t b_extra_attr(struct nlmsghdr *nlh, const struct case_in *in)
 static uint32_t b_too_many(struct nlmsghdr *nlh, const struct case_in *in)
 {
 	for (int i = 0; i < SNAPFREEZE_MAX_TARGETS + 1; i++)
-		sf_put_target(nlh, in->target);
+		nlt_put_target(nlh, in->target);
 	put_id(nlh, ID_A);
 	return 0;
 }
@@ -2728,7 +2728,7 @@ static uint32_t b_long_path(struct nlmsghdr *nlh, const struct case_in *in)
 	path[0] = '/';
 	memset(path + 1, 'a', sizeof(path) - 2);
 	path[sizeof(path) - 1] = '\0';
-	sf_put_target(nlh, path);
+	nlt_put_target(nlh, path);
 	put_id(nlh, ID_A);
 	return 0;
 }
@@ -2829,8 +2829,8 @@ FIXTURE_TEARDOWN(malformed)
 SF_TEST(malformed, rejected, 60)
 {
 	struct ctx *c = &self->c;
-	struct sf_result *r = new_res();
-	struct sf_status before, after;
+	struct nlt_result *r = new_res();
+	struct nlt_status before, after;
 	char buf[SF_MSG_SIZE];
 	struct nlmsghdr *nlh;
 	struct case_in in;
@@ -2838,12 +2838,12 @@ SF_TEST(malformed, rejected, 60)
 	int ret;
 
 	ASSERT_NE(NULL, r);
-	nlh = sf_msg_new(c->nl, buf, variant->cmd);
+	nlh = nlt_msg_new(c->nl, buf, variant->cmd);
 	in.target = variant->cmd == SNAPFREEZE_CMD_FREEZE ? self->ext4 : NULL;
 	in.arg = variant->arg;
 	off = variant->build(nlh, &in);
 	before = get_status(_metadata, c);
-	ret = sf_nl_request(c->nl, nlh, r);
+	ret = nlt_request(c->nl, nlh, r);
 	TH_LOG("got %d (%s) \"%s\"", ret, strerror(-ret), r->msg);
 	if (variant->err < 0) {
 		EXPECT_TRUE(ret == -ENAMETOOLONG || ret == -EINVAL ||
