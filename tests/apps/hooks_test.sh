@@ -110,7 +110,7 @@ t_settings_file() {
 t_iris_not_installed() {
 	fresh
 	RC=0
-	OUT=$(SNAPFREEZE_IRIS_CMD=/nonexistent/iris SNAPFREEZE_COMMAND=pre-script "$HOOKS/iris" freeze 2>&1) || RC=$?
+	OUT=$(PATH=/usr/bin:/bin SNAPFREEZE_COMMAND=pre-script "$HOOKS/iris" freeze 2>&1) || RC=$?
 	check "iris: not installed: one INFO line, exit 0" eval '[ "$RC" = 0 ] && lines 1 && has "not installed"'
 }
 

@@ -290,8 +290,9 @@ verify_copies() { # TAG
 	fi
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	unshare -m -p -i -f --mount-proc bash -c '
-		data=$1 log=$2
+		data=$1 log=$2 times="" lap=$SECONDS
 		shift 2
+		lap() { times+="$1 $((SECONDS - lap)) s, "; lap=$SECONDS; }
 		S=/run/mycopy/sock
 		q() { timeout 120 mariadb -S $S --batch --skip-column-names "$@"; }
 		bad() { echo "verdict bad: $*"; mariadb-admin -S $S shutdown >/dev/null 2>&1; exit 0; }
@@ -307,11 +308,13 @@ verify_copies() { # TAG
 		grep -E "\[ERROR\]|crash recovery|log sequence number|Recovering" /run/mycopy/error.log | head -n 6 | sed "s/^/server: /"
 		mariadb-admin -S $S ping >/dev/null 2>&1 || bad "the server does not start on the copies"
 		grep -q "\[ERROR\]" /run/mycopy/error.log && bad "the server logged errors while starting on the copies"
+		lap start
 		out=$(mariadb-check -S $S --all-databases --extended 2>&1)
 		if grep -qv "OK$" <<<"$out"; then
 			grep -v "OK$" <<<"$out" | head -n 5 | sed "s/^/mariadb-check: /"
 			bad "mariadb-check (CHECK TABLE) reports problems"
 		fi
+		lap check
 		inv=$(q bank -e "
 			SELECT (SELECT COUNT(*) FROM xfer), (SELECT SUM(bal) FROM acct),
 			       (SELECT COUNT(*) FROM acct a LEFT JOIN
@@ -322,7 +325,10 @@ verify_copies() { # TAG
 		read -r n sum off <<<"$inv"
 		echo "xfer $n rows; balances sum to $sum; $off accounts disagree with their transfers"
 		[ "$sum" = 20000000 ] && [ "$off" = 0 ] || bad "invariant broken: $inv"
+		lap invariant
 		mariadb-admin -S $S shutdown >/dev/null 2>&1
+		lap stop
+		echo "verify: ${times%, }"
 		echo "verdict good"
 	' verify "$data" "$log" "${SERVER[@]}" 2>&1
 }

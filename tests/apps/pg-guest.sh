@@ -112,14 +112,16 @@ t_setup() {
 
 # ------------------------------------------------------------ one round
 
+# pgbench as postgres, exec'd by setpriv: BENCH is pgbench itself.
 bench_start() { # LOG
-	as_pg pgbench -n -c 2 -j 2 -T 600 postgres >"$1" 2>&1 &
+	setpriv --reuid=postgres --regid=postgres --init-groups -- \
+		pgbench -n -c 2 -j 2 -T 600 postgres >"$1" 2>&1 &
 	BENCH=$!
 	sleep 3
 }
 
 bench_stop() {
-	kill "$BENCH" 2>/dev/null
+	kill -INT "$BENCH" 2>/dev/null
 	wait "$BENCH" 2>/dev/null
 	BENCH=
 }
@@ -135,7 +137,8 @@ verify_copies() { # TAG T0
 	fi
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	unshare -m -p -i -f --mount-proc bash -c '
-		data=$1 wal=$2 t0=$3 bin=/usr/lib/postgresql/$4/bin
+		data=$1 wal=$2 t0=$3 bin=/usr/lib/postgresql/$4/bin times="" lap=$SECONDS
+		lap() { times+="$1 $((SECONDS - lap)) s, "; lap=$SECONDS; }
 		as_pg() { runuser -u postgres -- "$@"; }
 		bad() { echo "verdict bad: $*"; as_pg "$bin/pg_ctl" -D /run/pgcopy -m immediate stop >/dev/null 2>&1; exit 0; }
 		mount "$data" /mnt/pgdata && mount "$wal" /mnt/pgwal || bad "cannot mount the copies"
@@ -149,11 +152,13 @@ verify_copies() { # TAG T0
 			grep -E "FATAL|PANIC|ERROR" /run/pgcopy/log | head -n 3 | sed "s/^/server: /"
 			bad "the server does not start on the copies"
 		fi
+		lap start
 		grep -E "redo (starts|done)|database system was" /run/pgcopy/log | sed "s/^/server: /"
 		if ! out=$(as_pg "$bin/pg_amcheck" -h /run/pgcopy -p 5433 -d postgres --install-missing 2>&1); then
 			printf "%s\n" "$out" | head -n 5 | sed "s/^/pg_amcheck: /"
 			bad "pg_amcheck found corruption"
 		fi
+		lap pg_amcheck
 		inv=$(as_pg psql -X -A -t -F " " -h /run/pgcopy -p 5433 -d postgres -c "
 			SELECT (SELECT count(*) FROM pgbench_history),
 			       (SELECT coalesce(sum(delta), 0) FROM pgbench_history),
@@ -164,7 +169,10 @@ verify_copies() { # TAG T0
 		echo "history $n rows, deltas $h; balances: accounts $a, tellers $t, branches $b"
 		[ -n "$b" ] && [ "$h" = "$a" ] && [ "$h" = "$t" ] && [ "$h" = "$b" ] ||
 			bad "pgbench invariant broken: $inv"
+		lap invariant
 		as_pg "$bin/pg_ctl" -D /run/pgcopy -m fast -w stop >/dev/null 2>&1
+		lap stop
+		echo "verify: ${times%, }"
 		echo "verdict good"
 	' verify "$data" "$wal" "$2" "$VER" 2>&1
 }
@@ -198,7 +206,7 @@ round() { # MODE K
 			bench_stop
 			return
 		fi
-		DETAIL+=("$(grep -o 'CHECKPOINT done in [0-9]* ms' <<<"$OUT")")
+		DETAIL+=("$(grep -Eo 'CHECKPOINT done in [0-9]+ ms|hook\(s\) ran in [0-9]+ ms|froze .* in [0-9]+ ms \([^)]*\)' <<<"$OUT")")
 		lap pre-script
 	fi
 	if ! host_request copy pgwal pgdata "$SPACING" "$tag"; then
@@ -429,8 +437,11 @@ t_not_installed() {
 	fi
 }
 
-# The postmaster's status (line 8 of postmaster.pid) is STATUS.
-pm_status() { [ "$(sed -n 8p /mnt/pgdata/data/postmaster.pid 2>/dev/null)" = "$1" ]; }
+# The cluster answers, "rejecting connections" (pg_isready's exit 1).
+rejecting() {
+	as_pg pg_isready -q -h /run/postgresql
+	[ $? = 1 ]
+}
 
 # Test that a running cluster that takes no connection (a standby without
 # hot_standby) makes pre-script exit 206 and leaves nothing frozen.
@@ -440,11 +451,11 @@ t_not_ready() {
 	chown postgres /mnt/pgdata/data/standby.signal
 	as_pg "/usr/lib/postgresql/$VER/bin/pg_ctl" -D "/etc/postgresql/$VER/main" -o "-c hot_standby=off" \
 		-l /run/pgcopy/standby.log -W start >/dev/null
-	wait_for 60 pm_status starting
+	wait_for 60 rejecting
 	diag "pg_isready: $(as_pg pg_isready -h /run/postgresql 2>&1)"
 	sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$HD" --config /dev/null
 	if [ "$RC" = 206 ] && [ "$(sf_state)" != frozen ] && touch /mnt/scratch/w2 &&
-		grep -q "takes no connections: not ready" <<<"$OUT"; then
+		grep -q "does not accept connections (.*rejecting connections): not ready" <<<"$OUT"; then
 		pass "$name"
 	else
 		fail "$name"
