@@ -69,7 +69,12 @@ has() { grep -q -- "$1" <<<"$OUT"; }
 called() { grep -q -- "$2" "$T/$1/calls" 2>/dev/null; }
 lines() { [ "$(grep -c . <<<"$OUT")" = "$1" ]; }
 
-namer_start() { "$T/bin/hdbnameserver" 3600 & NAMER=$!; }
+# A process named hdbnameserver, running once this returns.
+namer_start() {
+	"$T/bin/hdbnameserver" 3600 &
+	NAMER=$!
+	wait_for 10 grep -qx hdbnameserver "/proc/$NAMER/comm"
+}
 namer_stop() {
 	kill "$NAMER"
 	wait "$NAMER" 2>/dev/null

@@ -303,6 +303,7 @@ standins() {
 	cp /bin/sleep "$T/hdbnameserver"
 	"$T/hdbnameserver" 3600 &
 	NAMER=$!
+	wait_for 10 grep -qx hdbnameserver "/proc/$NAMER/comm"
 }
 
 standins_reset() {
