@@ -34,8 +34,8 @@ set -u
 ROUNDS=${SF_APPS_ROUNDS:-5}
 SPACING=${SF_APPS_SPACING:-4}
 if [ "${1:-}" = --plan ]; then
-	# setup, 4 lock tests, ROUNDS with freezing, control, stopped
-	echo $((ROUNDS + 7))
+	# setup, 5 lock tests, ROUNDS with freezing, control, stopped
+	echo $((ROUNDS + 8))
 	exit 0
 fi
 
@@ -155,12 +155,15 @@ pre_scratch() { # [OPTIONS]
 post_scratch() { sf post-script --execution-id "$ID" --hooks-dir "$HD" --config /dev/null; }
 
 # Test that while frozen a write from another session waits for the lock
-# (visible in the process list), and completes after post-script.
-t_lock_until_post() {
-	local name="mariadb: while frozen, a write from another session waits for the hook's lock (process list: holder session, \"Waiting for backup lock\"); it completes after post-script"
+# (visible in the process list), and completes after post-script; with
+# either lock the hook can take.
+t_lock_until_post() { # backup-stage | ftwrl
+	local kind="BACKUP STAGE BLOCK_COMMIT"
+	[ "$1" = ftwrl ] && kind="FLUSH TABLES WITH READ LOCK"
+	local name="mariadb: while frozen, a write from another session waits for the hook's $kind (process list: the holder's session, the write waiting for the lock); it completes after post-script"
 	local ok=1 s pl
-	pre_scratch
-	[ "$RC" = 0 ] || ok=0
+	SNAPFREEZE_MYSQL_LOCK=$1 pre_scratch
+	[ "$RC" = 0 ] && grep -q "$kind held by session" <<<"$OUT" || ok=0
 	diag "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
 	s=$(session_of_hook)
 	write_start
@@ -169,7 +172,7 @@ t_lock_until_post() {
 	diag "process list while frozen:"
 	diag "$pl"
 	written && ok=0
-	grep -q "^$s " <<<"$pl" && grep -q "Waiting for backup lock" <<<"$pl" || ok=0
+	grep -q "^$s " <<<"$pl" && grep -Eq "Waiting for (backup|global read) lock" <<<"$pl" || ok=0
 	post_scratch
 	[ "$RC" = 0 ] || ok=0
 	wait_for 15 written || ok=0
@@ -451,7 +454,8 @@ t_stopped() {
 
 echo "# mariadb-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
 if t_setup; then
-	t_lock_until_post
+	t_lock_until_post backup-stage
+	t_lock_until_post ftwrl
 	t_lock_until_auto_thaw
 	t_kill_holder
 	t_not_ready
