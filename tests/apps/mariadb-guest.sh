@@ -150,6 +150,7 @@ holder() { cat "$STATE/holder.pid" 2>/dev/null; }
 alive() { [ -n "${1:-}" ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status"; }
 # The hook's session and the writers' states, from the process list.
 plist() { q -e "SELECT id, command, IFNULL(state, ''), LEFT(IFNULL(info, ''), 40) FROM information_schema.processlist WHERE id <> CONNECTION_ID()" 2>&1 | tr '\t' ' '; }
+sessions_are() { [ "$(plist | grep -c .)" = "$1" ]; }
 session_gone() { ! q -e "SELECT id FROM information_schema.processlist" | grep -qx "$1"; }
 session_of_hook() { sed -n 's/.*held by session \([0-9]*\) .*/\1/p' <<<"$OUT"; }
 
@@ -254,9 +255,10 @@ t_not_ready() {
 	[ "$RC" = 206 ] || ok=0
 	diag "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
 	[ "$(sf_state)" != frozen ] && touch /mnt/scratch/w1 || ok=0
+	# The blocker's session alone (the hook's may take a moment to go).
+	wait_for 10 sessions_are 1 || ok=0
 	pl=$(plist)
 	diag "$pl"
-	[ "$(grep -c . <<<"$pl")" = 1 ] || ok=0 # the blocker alone
 	diag_file "$T/blocker.out"
 	exec 9>&-
 	wait "$BLOCKER"
