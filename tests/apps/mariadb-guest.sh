@@ -351,7 +351,7 @@ lap() { # PHASE
 
 # One round: MODE freeze or control, K its number.  VERDICT, DETAIL.
 round() { # MODE K
-	local mode=$1 k=$2 tag id lines post=none pl hs
+	local mode=$1 k=$2 tag id lines post=none
 	tag=${mode:0:1}$k
 	id=$(cat /proc/sys/kernel/random/uuid)
 	VERDICT=bad DETAIL=() TIMES='' LAP=$SECONDS
@@ -366,14 +366,11 @@ round() { # MODE K
 			load_stop
 			return
 		fi
-		hs=$(session_of_hook)
 		DETAIL+=("$(grep -Eo 'BACKUP STAGE BLOCK_COMMIT held by session [0-9]*|hook\(s\) ran in [0-9]+ ms|froze .* in [0-9]+ ms \([^)]*\)' <<<"$OUT")")
 		lap pre-script
-		# The writers wait for the lock, or for a frozen disk (flushing a
-		# page to make room in the buffer pool): not asserted.
-		pl=$(plist)
-		DETAIL+=("process list while frozen: hook session $hs there: $(grep -q "^$hs " <<<"$pl" && echo yes || echo no); the others: $(grep -v "^$hs " <<<"$pl" | cut -d' ' -f2- | sort | uniq -c | tr -s ' ' | paste -sd';')")
-		lap plist
+		# (The lock in the process list is the lock tests' business: here
+		# every second frozen counts, the copies must come within the
+		# guest's 20 s hung-task limit.)
 	fi
 	if ! host_request copy mylog mydata "$SPACING" "$tag"; then
 		DETAIL+=("copy: $ANSWER")
@@ -403,9 +400,9 @@ round() { # MODE K
 	while IFS= read -r l; do DETAIL+=("$l"); done <<<"$lines"
 	DETAIL+=("time: ${TIMES%, }")
 	[ "${lines##*$'\n'}" = "verdict good" ] && VERDICT=good
-	if [ "$mode" = freeze ] && { [ "$post" != 0 ] || ! grep -q "^$hs " <<<"$pl"; }; then
+	if [ "$mode" = freeze ] && [ "$post" != 0 ]; then
 		VERDICT=bad
-		DETAIL+=("post-script failed, or the hook's session was not in the process list while frozen")
+		DETAIL+=("post-script failed")
 	fi
 }
 

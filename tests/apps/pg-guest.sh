@@ -125,8 +125,9 @@ bench_start() { # LOG
 	sleep 3
 }
 
+# SIGTERM: an asynchronous command of a script ignores SIGINT.
 bench_stop() {
-	kill -INT "$BENCH" 2>/dev/null
+	kill "$BENCH" 2>/dev/null
 	wait "$BENCH" 2>/dev/null
 	BENCH=
 }
