@@ -72,6 +72,11 @@ setup() {
 		mkdir -p "/mnt/$name" && mount "$dev" "/mnt/$name" || return 1
 	done
 	insmod "$REPO/kmod/snapfreeze.ko" || return 1
+	# While the copies are taken the database's writers wait, in D state,
+	# on the frozen filesystems: SPACING seconds plus the copies, which a
+	# loaded host can stretch past the 20 s vm-run sets.  60 s (the
+	# kernel's default is 120) still catches a task that is really stuck.
+	echo 60 >/proc/sys/kernel/hung_task_timeout_secs
 	VER=$(basename "$(printf '%s\n' /usr/lib/postgresql/*/bin/postgres | sort -V | tail -n 1 | xargs dirname | xargs dirname)")
 	install -d -o postgres -g postgres -m 700 /mnt/pgdata/data /mnt/pgwal/wal
 	pg_createcluster "$VER" main -d /mnt/pgdata/data -- --waldir=/mnt/pgwal/wal \
