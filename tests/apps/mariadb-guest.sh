@@ -51,7 +51,7 @@ export PATH=$REPO/user:$PATH
 # cores: the hook gets more than its default time (an operator's knobs,
 # hook_timeout and the hook's own bound).
 ROUND_CONF=$T/snapfreeze.conf
-echo "hook_timeout = 90" >"$ROUND_CONF"
+echo "hook_timeout = 150" >"$ROUND_CONF"
 
 SERVER=(--no-defaults --user=mysql --skip-networking --server-id=1
 	--datadir=/mnt/mydata/data --innodb-log-group-home-dir=/mnt/mylog/redo
@@ -364,7 +364,7 @@ round() { # MODE K
 	lap load
 	DETAIL+=("load: $(q -e "SELECT COUNT(*) FROM bank.xfer") transfers so far")
 	if [ "$mode" = freeze ]; then
-		SNAPFREEZE_MYSQL_LOCK_WAIT=40 sf pre-script --execution-id "$id" --target /mnt/mydata --target /mnt/mylog \
+		SNAPFREEZE_MYSQL_LOCK_WAIT=120 sf pre-script --execution-id "$id" --target /mnt/mydata --target /mnt/mylog \
 			--hooks-dir "$HD" --config "$ROUND_CONF" --timeout 60
 		if [ "$RC" != 0 ]; then
 			DETAIL+=("pre-script exit $RC: $(tail -n 5 <<<"$OUT")")
