@@ -16,8 +16,14 @@
 #                      a W=1 build, all of them warning-free
 #   make test          the VM test suite alone
 #   make demo          a freeze/thaw cycle of three filesystems in the VM
-#   make install       install the helper (/usr/sbin/snapfreeze) and its
-#                      man page; DKMS installs the module (README.md)
+#   make install       install the helper (/usr/sbin/snapfreeze), its man
+#                      pages and the application hooks (available in
+#                      /usr/lib/snapfreeze/hooks, none enabled: docs/hooks.md);
+#                      DKMS installs the module (README.md)
+#   make check-apps    the application hooks against real PostgreSQL and
+#                      MariaDB servers in VMs, IRIS and SAP HANA against
+#                      stand-ins (tests/apps/run; 37 minutes on a loaded
+#                      2-core machine, the two VMs side by side)
 #   make install-module install the module for KDIR's kernel, without DKMS
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -47,7 +53,7 @@ LINT_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	include/uapi/linux/snapfreeze.h
 
 .PHONY: all module user tests lint checkpatch sparse w1 w1-host check test \
-	demo matrix install install-module clean
+	demo matrix install install-module clean check-apps
 
 # Kernel series for check/w1/test (tests/kernels/README.md); empty: the
 # installed kernel, as always.
@@ -132,6 +138,20 @@ install: user
 	install -D -m 0644 $(TOP)/docs/snapfreeze.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/snapfreeze.8
 	install -d $(DESTDIR)/etc/snapfreeze/hooks.d
+	install -d $(DESTDIR)$(PREFIX)/lib/snapfreeze/hooks
+	install -m 0755 $(addprefix $(TOP)/hooks/,$(APP_HOOKS)) \
+		$(DESTDIR)$(PREFIX)/lib/snapfreeze/hooks/
+	install -D -m 0644 $(TOP)/docs/snapfreeze-hooks.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/snapfreeze-hooks.5
+
+# Application hooks (docs/hooks.md): installed, enabled by a symlink in
+# /etc/snapfreeze/hooks.d.  check-apps proves them on real servers in VMs;
+# too long for `make check`, run by .ci/run.
+APP_HOOKS := postgresql mysql iris hana
+
+check-apps: KDIR := $(VM_KDIR)
+check-apps: module user tests
+	SF_KREL=$(VM_KREL) $(TOP)/tests/apps/run
 
 install-module: module
 	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules_install

@@ -1,0 +1,475 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The MariaDB proof, INSIDE the VM (tests/apps/vm-proof mariadb boots it):
+# Debian's MariaDB with its data directory on one virtio disk and its redo
+# log and binary log on another, a transfer load with an invariant,
+# snapshots of the two disks taken by the host one after the other, a
+# fresh server started on each pair of copies.  Before that, what the lock
+# does, observed in the server.
+#
+#   /mnt/mydata  (disk mydata)   --datadir /mnt/mydata/data (InnoDB
+#                                system and undo tablespaces, tables)
+#   /mnt/mylog   (disk mylog)    --innodb-log-group-home-dir /mnt/mylog/redo,
+#                                --log-bin /mnt/mylog/binlog/mysql-bin
+#   /mnt/scratch (disk scratch)  target of the lock tests, which freeze no
+#                                database file: what blocks is the lock
+#   /run/mysqld                  the server's socket (Debian's default, so
+#                                the hook connects as a stock install:
+#                                root over unix_socket), pid, error log
+#   /run/mycopy                  the copies' server: mount namespace with
+#                                the copies at /mnt/mydata and /mnt/mylog
+#
+# bank.acct holds 20000 accounts of 1000; the load (3 sessions of
+# CALL bank.load_xfer) moves money between random accounts and records each
+# move in bank.xfer, one transaction per move.  The invariant: the balances
+# sum to 20000000, and every account's balance is 1000 plus what the moves
+# brought it minus what they took.
+#
+#   tests/apps/mariadb-guest.sh [--plan]
+#   SF_APPS_ROUNDS, SF_APPS_SPACING, SF_APPS_SIG: from tests/apps/vm-proof
+# Functions called through traps and wait_for look unreachable to it:
+# shellcheck disable=SC2317
+set -u
+ROUNDS=${SF_APPS_ROUNDS:-5}
+SPACING=${SF_APPS_SPACING:-4}
+if [ "${1:-}" = --plan ]; then
+	# setup, 5 lock tests, ROUNDS with freezing, control, stopped
+	echo $((ROUNDS + 8))
+	exit 0
+fi
+
+REPO=$PWD
+# shellcheck source=tests/apps/lib.sh
+. "$REPO/tests/apps/lib.sh"
+T=/tmp/sf-apps
+HD=$T/hooks
+STATE=/run/snapfreeze/mysql
+mkdir -p "$T"
+export PATH=$REPO/user:$PATH
+# The copy rounds run the database under load in a TCG guest on shared
+# cores: the hook gets more than its default time (an operator's knobs,
+# hook_timeout and the hook's own bound).
+ROUND_CONF=$T/snapfreeze.conf
+echo "hook_timeout = 150" >"$ROUND_CONF"
+
+SERVER=(--no-defaults --user=mysql --skip-networking --server-id=1
+	--datadir=/mnt/mydata/data --innodb-log-group-home-dir=/mnt/mylog/redo
+	--log-bin=/mnt/mylog/binlog/mysql-bin
+	--innodb-buffer-pool-size=8M --innodb-log-file-size=48M
+	--innodb-max-dirty-pages-pct=1)
+
+cleanup() {
+	[ -w "$SYS/control" ] && echo thaw >"$SYS/control"
+	[ -n "${BLOCKER:-}" ] && kill "$BLOCKER" 2>/dev/null
+	mariadb-admin shutdown 2>/dev/null
+}
+trap cleanup EXIT
+
+q() { timeout 30 mariadb --batch --skip-column-names "$@"; }
+
+# ------------------------------------------------------------------ setup
+setup() {
+	local spec name dev i
+	for d in /var/lib/mysql /var/log/mysql; do
+		[ ! -d "$d" ] || mount -t tmpfs tmpfs "$d" || return 1
+	done
+	install -d -o mysql -g mysql /run/mysqld /run/mycopy
+	for spec in $SF_DISKS; do
+		IFS=: read -r name _ dev <<<"$spec"
+		mkdir -p "/mnt/$name" && mount "$dev" "/mnt/$name" || return 1
+	done
+	insmod "$REPO/kmod/snapfreeze.ko" || return 1
+	# While the copies are taken the database's writers wait, in D state,
+	# on the frozen filesystems: SPACING seconds plus the copies, which a
+	# loaded host can stretch past the 20 s vm-run sets.  60 s (the
+	# kernel's default is 120) still catches a task that is really stuck.
+	echo 60 >/proc/sys/kernel/hung_task_timeout_secs
+	install -d -o mysql -g mysql /mnt/mydata/data /mnt/mylog/redo /mnt/mylog/binlog
+	mariadb-install-db "${SERVER[@]}" --skip-test-db \
+		--auth-root-authentication-method=socket >"$T/install.log" 2>&1 || return 1
+	mariadbd "${SERVER[@]}" --socket=/run/mysqld/mysqld.sock \
+		--pid-file=/run/mysqld/mysqld.pid --log-error=/run/mysqld/error.log &
+	wait_for 180 mariadb-admin ping >/dev/null 2>&1 || return 1
+	q <<'SQL' >"$T/schema.log" 2>&1 || return 1
+CREATE DATABASE bank;
+USE bank;
+CREATE TABLE acct (id INT PRIMARY KEY, bal BIGINT NOT NULL,
+	pad CHAR(200) NOT NULL DEFAULT '') ENGINE=InnoDB;
+CREATE TABLE xfer (id BIGINT AUTO_INCREMENT PRIMARY KEY, src INT NOT NULL,
+	dst INT NOT NULL, amt INT NOT NULL) ENGINE=InnoDB;
+CREATE TABLE probe (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(3)) ENGINE=InnoDB;
+INSERT INTO acct (id, bal) SELECT seq, 1000 FROM seq_1_to_20000;
+DELIMITER //
+CREATE PROCEDURE load_xfer(n INT)
+BEGIN
+	DECLARE i INT DEFAULT 0;
+	DECLARE s, d, a INT;
+	WHILE i < n DO
+		SET s = FLOOR(1 + RAND() * 20000), d = FLOOR(1 + RAND() * 20000),
+		    a = FLOOR(1 + RAND() * 100);
+		START TRANSACTION;
+		UPDATE acct SET bal = bal - a WHERE id = s;
+		UPDATE acct SET bal = bal + a WHERE id = d;
+		INSERT INTO xfer (src, dst, amt) VALUES (s, d, a);
+		COMMIT;
+		SET i = i + 1;
+	END WHILE;
+END//
+DELIMITER ;
+SQL
+	hooks_dir "$HD" mysql
+}
+
+# Test that the server comes up and dry-run reaches it through the hook.
+t_setup() {
+	local name="mariadb: MariaDB on two disks, root over unix_socket as Debian installs it; dry-run reaches it through the hook"
+	if ! setup; then
+		fail "$name"
+		diag_file "$T/install.log"
+		diag_file /run/mysqld/error.log
+		diag_file "$T/schema.log"
+		return 1
+	fi
+	sf dry-run --target /mnt/scratch --hooks-dir "$HD" --config /dev/null
+	if [ "$RC" = 0 ] && grep -q "freeze would hold BACKUP STAGE BLOCK_COMMIT" <<<"$OUT"; then
+		pass "$name"
+		diag "$(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
+	else
+		fail "$name"
+		diag "dry-run exit $RC"
+		diag "$OUT"
+	fi
+}
+
+# ------------------------------------------------------------ lock tests
+
+# A write from another session, in the background; the file $T/written
+# appears when it has completed.
+write_start() {
+	rm -f "$T/written"
+	(q -e "INSERT INTO bank.probe (at) VALUES (NOW(3))" && : >"$T/written") &
+}
+written() { [ -e "$T/written" ]; }
+holder() { cat "$STATE/holder.pid" 2>/dev/null; }
+alive() { [ -n "${1:-}" ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status"; }
+# The hook's session and the writers' states, from the process list.
+plist() { q -e "SELECT id, command, IFNULL(state, ''), LEFT(IFNULL(info, ''), 40) FROM information_schema.processlist WHERE id <> CONNECTION_ID()" 2>&1 | tr '\t' ' '; }
+sessions_are() { [ "$(plist | grep -c .)" = "$1" ]; }
+session_gone() { ! q -e "SELECT id FROM information_schema.processlist" | grep -qx "$1"; }
+session_of_hook() { sed -n 's/.*held by session \([0-9]*\) .*/\1/p' <<<"$OUT"; }
+
+pre_scratch() { # [OPTIONS]
+	ID=$(cat /proc/sys/kernel/random/uuid)
+	sf pre-script --execution-id "$ID" --target /mnt/scratch --hooks-dir "$HD" --config /dev/null "$@"
+}
+post_scratch() { sf post-script --execution-id "$ID" --hooks-dir "$HD" --config /dev/null; }
+
+# Test that while frozen a write from another session waits for the lock
+# (visible in the process list), and completes after post-script; with
+# either lock the hook can take.
+t_lock_until_post() { # backup-stage | ftwrl
+	local kind="BACKUP STAGE BLOCK_COMMIT"
+	[ "$1" = ftwrl ] && kind="FLUSH TABLES WITH READ LOCK"
+	local name="mariadb: while frozen, a write from another session waits for the hook's $kind (process list: the holder's session, the write waiting for the lock); it completes after post-script"
+	local ok=1 s pl
+	SNAPFREEZE_MYSQL_LOCK=$1 pre_scratch
+	[ "$RC" = 0 ] && grep -q "$kind held by session" <<<"$OUT" || ok=0
+	diag "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
+	s=$(session_of_hook)
+	write_start
+	sleep 3
+	pl=$(plist)
+	diag "process list while frozen:"
+	diag "$pl"
+	written && ok=0
+	grep -q "^$s " <<<"$pl" && grep -Eq "Waiting for (backup|global read) lock" <<<"$pl" || ok=0
+	post_scratch
+	[ "$RC" = 0 ] || ok=0
+	wait_for 15 written || ok=0
+	diag "post-script exit $RC; the write completed: $(written && echo yes || echo no)"
+	alive "$(holder)" && ok=0
+	if [ "$ok" = 1 ]; then pass "$name"; else
+		fail "$name"
+		diag "$OUT"
+	fi
+}
+
+# Test that without post-script the holder lets go when the kernel
+# auto-thaws, and post-script then reports 203.
+t_lock_until_auto_thaw() {
+	local name="mariadb: without post-script, the write completes after the kernel's auto-thaw (the holder let go by itself); post-script then exits 203"
+	local ok=1 h t
+	pre_scratch --timeout 6
+	[ "$RC" = 0 ] || ok=0
+	h=$(holder)
+	write_start
+	t=$SECONDS
+	sleep 2
+	written && ok=0
+	wait_for 30 written || ok=0
+	diag "the write completed after $((SECONDS - t)) s; state $(sf_state); holder $h alive: $(alive "$h" && echo yes || echo no)"
+	diag_file "$STATE/holder.log" 5
+	alive "$h" && ok=0
+	grep -q "released .* on the kernel's auto-thaw" "$STATE/holder.log" || ok=0
+	post_scratch
+	[ "$RC" = 203 ] || ok=0
+	if [ "$ok" = 1 ]; then pass "$name"; else
+		fail "$name"
+		diag "post-script exit $RC"
+		diag "$OUT"
+	fi
+}
+
+# Test that killing the holder releases the lock.
+t_kill_holder() {
+	local name="mariadb: killing the lock holder (SIGKILL) releases the lock: the blocked write completes, its session leaves the process list"
+	local ok=1 h s t
+	pre_scratch
+	[ "$RC" = 0 ] || ok=0
+	h=$(holder) s=$(session_of_hook)
+	write_start
+	sleep 2
+	written && ok=0
+	kill -9 "$h"
+	t=$SECONDS
+	wait_for 15 written || ok=0
+	diag "killed holder $h; the write completed after $((SECONDS - t)) s"
+	wait_for 10 session_gone "$s" || ok=0
+	post_scratch
+	[ "$RC" = 0 ] || ok=0
+	if [ "$ok" = 1 ]; then pass "$name"; else
+		fail "$name"
+		diag "$OUT"
+	fi
+}
+
+# Test that a server that cannot be quiesced (another session holds BACKUP
+# STAGE, as a running mariabackup does) gives 206 and leaves nothing
+# frozen or locked.
+t_not_ready() {
+	local name="mariadb: running but not quiesceable (another backup holds BACKUP STAGE): pre-script exits 206, nothing frozen, nothing locked"
+	local ok=1 pl
+	mkfifo "$T/blocker"
+	mariadb --batch --unbuffered <"$T/blocker" >"$T/blocker.out" 2>&1 &
+	exec 9>"$T/blocker"
+	BLOCKER=$!
+	echo "BACKUP STAGE START; SELECT 'blocker-locked';" >&9
+	wait_for 20 grep -q blocker-locked "$T/blocker.out"
+	SNAPFREEZE_MYSQL_LOCK_WAIT=3 pre_scratch
+	[ "$RC" = 206 ] || ok=0
+	diag "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
+	[ "$(sf_state)" != frozen ] && touch /mnt/scratch/w1 || ok=0
+	# The blocker's session alone (the hook's may take a moment to go).
+	wait_for 10 sessions_are 1 || ok=0
+	pl=$(plist)
+	diag "$pl"
+	diag_file "$T/blocker.out"
+	exec 9>&-
+	wait "$BLOCKER"
+	BLOCKER=
+	write_start
+	wait_for 15 written || ok=0
+	if [ "$ok" = 1 ]; then pass "$name"; else
+		fail "$name"
+		diag "$OUT"
+	fi
+}
+
+# ------------------------------------------------------------ one round
+
+load_start() {
+	for _ in 1 2 3; do
+		mariadb bank -e "CALL load_xfer(100000000)" >/dev/null 2>&1 &
+	done
+	sleep 3
+}
+
+load_sessions() { q -e "SELECT id FROM information_schema.processlist WHERE info LIKE 'CALL load_xfer%'"; }
+no_load() { [ -z "$(load_sessions)" ]; }
+
+# KILL the load's sessions: the server rolls their open transactions back.
+load_stop() {
+	local id
+	for id in $(load_sessions); do
+		q -e "KILL $id" 2>/dev/null
+	done
+	wait_for 30 no_load
+}
+
+verify_copies() { # TAG
+	local data log
+	if ! data=$(dev_by_serial "$1-mydata") || ! log=$(dev_by_serial "$1-mylog"); then
+		echo "verdict bad: the copies did not appear in the guest"
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	unshare -m -p -i -f --mount-proc bash -c '
+		data=$1 log=$2 times="" lap=$SECONDS
+		shift 2
+		lap() { times+="$1 $((SECONDS - lap)) s, "; lap=$SECONDS; }
+		S=/run/mycopy/sock
+		q() { timeout 120 mariadb -S $S --batch --skip-column-names "$@"; }
+		bad() { echo "verdict bad: $*"; mariadb-admin -S $S shutdown >/dev/null 2>&1; exit 0; }
+		mount "$data" /mnt/mydata && mount "$log" /mnt/mylog || bad "cannot mount the copies"
+		: >/run/mycopy/error.log
+		chown mysql /run/mycopy/error.log
+		mariadbd "$@" --socket=$S --pid-file=/run/mycopy/pid --log-error=/run/mycopy/error.log 2>>/run/mycopy/error.log &
+		for i in $(seq 900); do
+			mariadb-admin -S $S ping >/dev/null 2>&1 && break
+			kill -0 $! 2>/dev/null || break
+			sleep 0.2
+		done
+		grep -E "\[ERROR\]|crash recovery|log sequence number|Recovering" /run/mycopy/error.log | head -n 6 | sed "s/^/server: /"
+		mariadb-admin -S $S ping >/dev/null 2>&1 || bad "the server does not start on the copies"
+		grep -q "\[ERROR\]" /run/mycopy/error.log && bad "the server logged errors while starting on the copies"
+		lap start
+		out=$(mariadb-check -S $S --all-databases --extended 2>&1)
+		if grep -qv "OK$" <<<"$out"; then
+			grep -v "OK$" <<<"$out" | head -n 5 | sed "s/^/mariadb-check: /"
+			bad "mariadb-check (CHECK TABLE) reports problems"
+		fi
+		lap check
+		inv=$(q bank -e "
+			SELECT (SELECT COUNT(*) FROM xfer), (SELECT SUM(bal) FROM acct),
+			       (SELECT COUNT(*) FROM acct a LEFT JOIN
+			          (SELECT id, SUM(d) s FROM (SELECT src id, -amt d FROM xfer
+			                                     UNION ALL SELECT dst, amt FROM xfer) m
+			           GROUP BY id) h ON h.id = a.id
+			        WHERE a.bal <> 1000 + IFNULL(h.s, 0))" 2>&1)
+		read -r n sum off <<<"$inv"
+		echo "xfer $n rows; balances sum to $sum; $off accounts disagree with their transfers"
+		[ "$sum" = 20000000 ] && [ "$off" = 0 ] || bad "invariant broken: $inv"
+		lap invariant
+		mariadb-admin -S $S shutdown >/dev/null 2>&1
+		lap stop
+		echo "verify: ${times%, }"
+		echo "verdict good"
+	' verify "$data" "$log" "${SERVER[@]}" 2>&1
+}
+
+# Phase timings of a round, for DETAIL: "phase N s, ...".
+lap() { # PHASE
+	TIMES+="$1 $((SECONDS - LAP)) s, "
+	LAP=$SECONDS
+}
+
+# One round: MODE freeze or control, K its number.  VERDICT, DETAIL.
+round() { # MODE K
+	local mode=$1 k=$2 tag id lines post=none
+	tag=${mode:0:1}$k
+	id=$(cat /proc/sys/kernel/random/uuid)
+	VERDICT=bad DETAIL=() TIMES='' LAP=$SECONDS
+	load_start
+	lap load
+	DETAIL+=("load: $(q -e "SELECT COUNT(*) FROM bank.xfer") transfers so far")
+	if [ "$mode" = freeze ]; then
+		SNAPFREEZE_MYSQL_LOCK_WAIT=120 sf pre-script --execution-id "$id" --target /mnt/mydata --target /mnt/mylog \
+			--hooks-dir "$HD" --config "$ROUND_CONF" --timeout 60
+		if [ "$RC" != 0 ]; then
+			DETAIL+=("pre-script exit $RC: $(tail -n 5 <<<"$OUT")")
+			load_stop
+			return
+		fi
+		DETAIL+=("$(grep -Eo 'BACKUP STAGE BLOCK_COMMIT held by session [0-9]*|hook\(s\) ran in [0-9]+ ms|froze .* in [0-9]+ ms \([^)]*\)' <<<"$OUT")")
+		lap pre-script
+		# (The lock in the process list is the lock tests' business: here
+		# every second frozen counts, the copies must come within the
+		# guest's 20 s hung-task limit.)
+	fi
+	if ! host_request copy mylog mydata "$SPACING" "$tag"; then
+		DETAIL+=("copy: $ANSWER")
+		[ "$mode" = freeze ] && sf post-script --execution-id "$id" --hooks-dir "$HD" --config /dev/null
+		load_stop
+		return
+	fi
+	DETAIL+=("host: ${ANSWER#ok }")
+	lap copy
+	if [ "$mode" = freeze ]; then
+		sf post-script --execution-id "$id" --hooks-dir "$HD" --config "$ROUND_CONF"
+		post=$RC
+		[ "$RC" = 0 ] || DETAIL+=("post-script exit $RC: $(tail -n 3 <<<"$OUT")")
+		lap post-script
+	fi
+	load_stop
+	lap stop-load
+	if ! host_request attach "$tag" mylog mydata; then
+		DETAIL+=("attach: $ANSWER")
+		return
+	fi
+	lap attach
+	lines=$(verify_copies "$tag")
+	lap verify
+	host_request detach "$tag" mylog mydata || DETAIL+=("detach: $ANSWER")
+	lap detach
+	while IFS= read -r l; do DETAIL+=("$l"); done <<<"$lines"
+	DETAIL+=("time: ${TIMES%, }")
+	[ "${lines##*$'\n'}" = "verdict good" ] && VERDICT=good
+	if [ "$mode" = freeze ] && [ "$post" != 0 ]; then
+		VERDICT=bad
+		DETAIL+=("post-script failed")
+	fi
+}
+
+# Test that each pair of copies taken around a freeze is good.
+t_freeze_rounds() {
+	local k
+	for ((k = 1; k <= ROUNDS; k++)); do
+		round freeze "$k"
+		if [ "$VERDICT" = good ]; then
+			pass "mariadb: round $k with freeze (hook lock, log disk copied, data disk ${SPACING} s later): the copy starts cleanly, CHECK TABLE passes, the transfers' invariant holds"
+		else
+			fail "mariadb: round $k with freeze: the copy starts cleanly, CHECK TABLE passes, the transfers' invariant holds"
+		fi
+		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
+	done
+}
+
+# Test that the same copies without a freeze can be bad.
+t_control_rounds() {
+	local k bad=0
+	for ((k = 1; k <= ROUNDS; k++)); do
+		round control "$k"
+		[ "$VERDICT" = good ] || bad=$((bad + 1))
+		diag "control round $k: $VERDICT"
+		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
+	done
+	diag "RESULT mariadb control: $bad of $ROUNDS copies without freeze were bad"
+	if [ "$bad" -gt 0 ]; then
+		pass "mariadb: control without freeze: $bad of $ROUNDS copies were bad, so the test can fail"
+	else
+		fail "mariadb: control without freeze: no copy was bad, so the rounds with freeze prove nothing"
+	fi
+}
+
+# Test that a stopped server is skipped: one INFO line, pre-script 0.
+t_stopped() {
+	local name="mariadb: installed but stopped: one INFO line from the hook, pre-script succeeds"
+	local out rc
+	mariadb-admin shutdown
+	wait_for 60 bash -c '! pidof mariadbd >/dev/null'
+	pre_scratch
+	out=$OUT rc=$RC
+	post_scratch
+	if [ "$rc" = 0 ] && [ "$(grep -c 'INFO: \[hook 10-mysql\]' <<<"$out")" = 1 ] &&
+		grep -q "installed but not running: nothing to do" <<<"$out"; then
+		pass "$name"
+	else
+		fail "$name"
+		diag "pre-script exit $rc"
+		diag "$out"
+	fi
+}
+
+echo "# mariadb-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
+if t_setup; then
+	t_lock_until_post backup-stage
+	t_lock_until_post ftwrl
+	t_lock_until_auto_thaw
+	t_kill_holder
+	t_not_ready
+	t_freeze_rounds
+	t_control_rounds
+	t_stopped
+fi
+exit 0
