@@ -26,6 +26,7 @@
  * Superblock references are dropped after the lock is released (the last
  * one may run a lazily unmounted filesystem's ->kill_sb()).
  */
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -65,11 +66,14 @@ static struct {
 	/* A module reference, held while a target is stuck frozen. */
 	bool pinned;
 	int abort_err;			/* FREEZING only: why it was aborted */
+	int pending;			/* FREEZING: works not yet finished */
+	bool abandoned;			/* FREEZING: the request gave up */
 	char exec_id[SNAPFREEZE_EXEC_ID_MAX + 1];
 	struct sf_target *targets;	/* owned by the set unless IDLE */
 	unsigned int nr_targets;
 	u32 timeout_ms;
 	ktime_t deadline;		/* CLOCK_BOOTTIME: counts suspend */
+	ktime_t budget_end;		/* FREEZING: frozen by then, or fail */
 	ktime_t freeze_start;		/* CLOCK_BOOTTIME: first freeze call */
 	ktime_t frozen_at;		/* CLOCK_BOOTTIME */
 	u64 frozen_since_ns;		/* CLOCK_REALTIME, for reports */
@@ -86,9 +90,11 @@ static struct {
 	char last_error[SF_LAST_ERROR_LEN];
 	char paths_buf[512];		/* scratch for log lines */
 
-	struct hrtimer timer;		/* fires at deadline, queues work */
+	/* Fires at the deadline (or the budget's end), queues the work. */
+	struct hrtimer timer;
 	struct work_struct deadline_work;
 	struct work_struct release_work;	/* after an auto-thaw */
+	struct completion works_done;	/* every pending work finished */
 	struct workqueue_struct *wq;	/* the deadline work */
 	struct workqueue_struct *io_wq;	/* flushes, freezes, releases */
 } sf;
@@ -131,6 +137,17 @@ static void record_error(const char *path, int err, const char *msg)
 	lockdep_assert_held(&sf.lock);
 	snprintf(sf.last_error, sizeof(sf.last_error), "%s%s%s (error %d)",
 		 path ?: "", path ? ": " : "", msg, err);
+}
+
+/* The path of the target at request index @index, or NULL. */
+static const char *target_path(int index)
+{
+	unsigned int i;
+
+	for (i = 0; index >= 0 && i < sf.nr_targets; i++)
+		if (sf.targets[i].req_index == index)
+			return sf.targets[i].path;
+	return NULL;
 }
 
 static void set_outcome_error(struct sf_outcome *out, int target,
@@ -234,6 +251,29 @@ static void update_pin(void)
 	}
 }
 
+/* Thaw one target we hold: see thaw_held(). */
+static int thaw_one(struct sf_target *t)
+{
+	int err;
+
+	lockdep_assert_held(&sf.lock);
+	err = sf_target_thaw(t);
+	if (err) {
+		t->state = SNAPFREEZE_TARGET_STATE_THAW_FAILED;
+		pr_err_ratelimited("thawing %s failed: error %d\n", t->path, err);
+		record_error(t->path, err, "thawing failed");
+		return err;
+	}
+	t->state = SNAPFREEZE_TARGET_STATE_THAWED;
+	if (sf_target_frozen_now(t)) {
+		t->state = SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER;
+		pr_warn("execution %s: %s is still frozen by another holder; only that holder can thaw it\n",
+			sf.exec_id, t->path);
+		record_error(t->path, -EBUSY, "still frozen by another holder");
+	}
+	return 0;
+}
+
 /*
  * Thaw every target we hold, last first.  A target whose thaw fails stays
  * held (THAW_FAILED), for a later THAW or the retried deadline; one that
@@ -241,33 +281,18 @@ static void update_pin(void)
  */
 static int thaw_held(unsigned int *thawed)
 {
-	struct sf_target *t;
 	unsigned int i, n = 0;
 	int err, ret = 0;
 
 	lockdep_assert_held(&sf.lock);
 	for (i = sf.nr_targets; i-- > 0;) {
-		t = &sf.targets[i];
-		if (!sf_target_held(t))
+		if (!sf_target_held(&sf.targets[i]))
 			continue;
-		err = sf_target_thaw(t);
-		if (err) {
-			t->state = SNAPFREEZE_TARGET_STATE_THAW_FAILED;
-			pr_err_ratelimited("thawing %s failed: error %d\n",
-					   t->path, err);
-			record_error(t->path, err, "thawing failed");
+		err = thaw_one(&sf.targets[i]);
+		if (err)
 			ret = ret ?: err;
-			continue;
-		}
-		n++;
-		t->state = SNAPFREEZE_TARGET_STATE_THAWED;
-		if (sf_target_frozen_now(t)) {
-			t->state = SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER;
-			pr_warn("execution %s: %s is still frozen by another holder; only that holder can thaw it\n",
-				sf.exec_id, t->path);
-			record_error(t->path, -EBUSY,
-				     "still frozen by another holder");
-		}
+		else
+			n++;
 	}
 	sf.held_by_other = count_state(SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
 	update_pin();
@@ -374,11 +399,16 @@ static void force_thaw(enum snapfreeze_thaw_reason reason, int abort_err,
 
 static void deadline_workfn(struct work_struct *work)
 {
+	ktime_t now = ktime_get_boottime();
+
 	mutex_lock(&sf.lock);
 	/* A stale run: the set it was armed for is gone or was re-armed. */
-	if ((sf.state == SNAPFREEZE_STATE_FREEZING ||
-	     sf.state == SNAPFREEZE_STATE_FROZEN) &&
-	    !ktime_before(ktime_get_boottime(), sf.deadline))
+	if (sf.state == SNAPFREEZE_STATE_FREEZING &&
+	    !ktime_before(now, sf.budget_end))
+		force_thaw(SNAPFREEZE_THAW_DEADLINE, -ETIME, "freeze budget");
+	else if ((sf.state == SNAPFREEZE_STATE_FREEZING ||
+		  sf.state == SNAPFREEZE_STATE_FROZEN) &&
+		 !ktime_before(now, sf.deadline))
 		force_thaw(SNAPFREEZE_THAW_DEADLINE, -ETIMEDOUT, "auto-thaw");
 	mutex_unlock(&sf.lock);
 }
@@ -512,6 +542,7 @@ static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
 		     unsigned int nr, struct sf_outcome *out)
 {
 	struct sf_outcome old = { .target = -1 };
+	ktime_t now;
 	int ret;
 
 	mutex_lock(&sf.lock);
@@ -534,7 +565,13 @@ static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
 	sf.freeze_ns = 0;
 	sf.skew_ns = 0;
 	sf.state = SNAPFREEZE_STATE_FREEZING;
-	arm_deadline(ktime_add_ms(ktime_get_boottime(), req->timeout_ms));
+	now = ktime_get_boottime();
+	sf.deadline = ktime_add_ms(now, req->timeout_ms);
+	sf.budget_end = req->budget_ms ? ktime_add_ms(now, req->budget_ms) :
+					 KTIME_MAX;
+	/* Whichever comes first; the deadline alone once frozen. */
+	hrtimer_start(&sf.timer, min(sf.deadline, sf.budget_end),
+		      HRTIMER_MODE_ABS);
 	mutex_unlock(&sf.lock);
 	sf_outcome_release(&old);
 	return 0;
@@ -547,8 +584,12 @@ static const char *abort_msg(int err)
 	switch (err) {
 	case -ETIMEDOUT:
 		return "auto-thaw deadline passed while freezing";
+	case -ETIME:
+		return "freeze budget exhausted before the set was frozen";
 	case -ESHUTDOWN:
 		return "snapfreeze is shutting down";
+	case -EINTR:
+		return "caller was killed during the freeze";
 	default:
 		return "freeze aborted by an emergency thaw";
 	}
@@ -580,19 +621,173 @@ static struct sf_target *first_failed(struct sf_target *tg, unsigned int nr)
 	return NULL;
 }
 
+/*
+ * Flushes and freezes run as work items, one per target, and the FREEZE
+ * request waits for them, but only until the budget or the deadline (and
+ * a grace period) has passed, or its caller is killed.  Then it gives the
+ * set up: it thaws what is frozen and returns, and the last work item to
+ * finish undoes the rest (abandon(), work_finished()).  Meanwhile the set
+ * stays FREEZING and keeps the module loaded.
+ */
+#define SF_ABANDON_GRACE_MS 500
+
+static void queue_works(struct sf_target *tg, unsigned int nr, work_func_t fn)
+{
+	unsigned int i;
+
+	mutex_lock(&sf.lock);
+	sf.pending = nr;
+	reinit_completion(&sf.works_done);
+	for (i = 0; i < nr; i++)
+		tg[i].busy = true;
+	mutex_unlock(&sf.lock);
+	for (i = 0; i < nr; i++) {
+		INIT_WORK(&tg[i].work, fn);
+		queue_work(sf.io_wq, &tg[i].work);
+	}
+}
+
+/* The request gave up on its set: see work_finished(). */
+static void finish_abandoned(struct sf_outcome *last)
+{
+	unsigned int thawed;
+
+	lockdep_assert_held(&sf.lock);
+	sf.abandoned = false;
+	thaw_held(&thawed);
+	pr_warn("execution %s: the last flush or freeze of an abandoned set finished; thawed %u filesystem(s)\n",
+		sf.exec_id, thawed);
+	if (count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED)) {
+		sf.state = SNAPFREEZE_STATE_FROZEN;
+		arm_deadline(ktime_add_ms(ktime_get_boottime(),
+					  SF_THAW_RETRY_MS));
+		return;
+	}
+	set_idle(last);
+}
+
+/* The end of every flush and freeze work item, under the set's lock. */
+static void work_finished(struct sf_target *t, struct sf_outcome *last)
+{
+	lockdep_assert_held(&sf.lock);
+	t->busy = false;
+	if (--sf.pending)
+		return;
+	if (sf.abandoned)
+		finish_abandoned(last);
+	else
+		complete(&sf.works_done);
+}
+
+/*
+ * After work_finished(): the abandoned set's references, and the module
+ * reference abandon() took.  The work item may be freed by now; this uses
+ * nothing of it.
+ */
+static void after_work(struct sf_outcome *last, bool finished_abandoned)
+{
+	sf_outcome_release(last);
+	if (finished_abandoned)
+		module_put(THIS_MODULE);
+}
+
+/* Give the set up, with works still running; returns the error. */
+static int abandon(struct sf_target *tg, unsigned int nr, bool killed,
+		   struct sf_outcome *out)
+{
+	unsigned int i, thawed;
+	int err;
+
+	lockdep_assert_held(&sf.lock);
+	err = sf.abort_err;
+	if (!err && killed)
+		err = -EINTR;
+	if (!err)
+		err = ktime_before(ktime_get_boottime(), sf.budget_end) ?
+		      -ETIMEDOUT : -ETIME;
+	sf.abort_err = err;
+	set_outcome_error(out, -1, abort_msg(err));
+	for (i = 0; i < nr; i++) {
+		if (tg[i].busy) {
+			out->target = tg[i].req_index;
+			break;
+		}
+	}
+	sf.abandoned = true;
+	__module_get(THIS_MODULE);
+	hrtimer_try_to_cancel(&sf.timer);
+	thaw_held(&thawed);
+	record_error(target_path(out->target), err, out->msg);
+	pr_warn("freeze of execution %s abandoned: %s: %s (error %d); thawed %u filesystem(s), the rest when its work finishes\n",
+		sf.exec_id, target_path(out->target) ?: "-", out->msg, err,
+		thawed);
+	sf.failures++;
+	post_event(SNAPFREEZE_EVENT_FAILED, sf.exec_id, SNAPFREEZE_THAW_NONE,
+		   err);
+	return err;
+}
+
+/*
+ * Wait for the works queued by queue_works().  0 once they all finished;
+ * otherwise the set was abandoned (*@gone) and the error is returned.
+ */
+static int wait_works(struct sf_target *tg, unsigned int nr,
+		      struct sf_outcome *out, bool *gone)
+{
+	s64 until;
+	long left;
+	int ret = 0;
+
+	mutex_lock(&sf.lock);
+	until = ktime_to_ns(ktime_sub(min(sf.deadline, sf.budget_end),
+				      ktime_get_boottime()));
+	mutex_unlock(&sf.lock);
+	until = max_t(s64, 0, until + SF_ABANDON_GRACE_MS * NSEC_PER_MSEC);
+	left = wait_for_completion_killable_timeout(&sf.works_done,
+						    nsecs_to_jiffies(until));
+	if (left > 0)
+		return 0;
+	mutex_lock(&sf.lock);
+	if (sf.pending) {
+		ret = abandon(tg, nr, left < 0, out);
+		*gone = true;
+	}
+	mutex_unlock(&sf.lock);
+	return ret;
+}
+
+static void flush_workfn(struct work_struct *work)
+{
+	struct sf_target *t = container_of(work, struct sf_target, work);
+	struct sf_outcome last = { .target = -1 };
+	bool abandoned;
+
+	sf_target_flush(t);
+	mutex_lock(&sf.lock);
+	abandoned = sf.abandoned;
+	work_finished(t, &last);
+	abandoned &= !sf.abandoned;
+	mutex_unlock(&sf.lock);
+	after_work(&last, abandoned);
+}
+
 /* Flush every target at once, in passes while the writers keep up. */
 static int flush_phase(struct sf_target *tg, unsigned int nr,
-		       struct sf_outcome *out)
+		       struct sf_outcome *out, bool *gone)
 {
 	ktime_t start = ktime_get_boottime(), pass;
 	struct sf_target *bad;
 	unsigned int i, n;
 	u64 slowest;
 	s64 left;
+	int ret;
 
 	for (n = 0; n < SF_FLUSH_PASSES; n++) {
 		pass = ktime_get_boottime();
-		sf_targets_run(tg, nr, sf_target_flush_work, sf.io_wq);
+		queue_works(tg, nr, flush_workfn);
+		ret = wait_works(tg, nr, out, gone);
+		if (ret)
+			return ret;
 		bad = first_failed(tg, nr);
 		if (bad) {
 			set_outcome_error(out, bad->req_index,
@@ -602,7 +797,8 @@ static int flush_phase(struct sf_target *tg, unsigned int nr,
 		slowest = ktime_to_ns(ktime_sub(ktime_get_boottime(), pass));
 		mutex_lock(&sf.lock);
 		sf.flush_ns = ktime_to_ns(ktime_sub(ktime_get_boottime(), start));
-		left = ktime_to_ns(ktime_sub(sf.deadline, ktime_get_boottime()));
+		left = ktime_to_ns(ktime_sub(min(sf.deadline, sf.budget_end),
+					     ktime_get_boottime()));
 		mutex_unlock(&sf.lock);
 		/* Another pass only while it is worth it and time is left. */
 		if (slowest < SF_REFLUSH_NS || left < 4 * (s64)slowest)
@@ -617,16 +813,15 @@ static int flush_phase(struct sf_target *tg, unsigned int nr,
 static void freeze_workfn(struct work_struct *work)
 {
 	struct sf_target *t = container_of(work, struct sf_target, work);
+	struct sf_outcome last = { .target = -1 };
+	bool abandoned;
 	int err;
 
 	mutex_lock(&sf.lock);
 	err = sf.abort_err;
 	mutex_unlock(&sf.lock);
-	if (err) {
-		t->err = err;
-		return;
-	}
-	err = sf_target_freeze(t);
+	if (!err)
+		err = sf_target_freeze(t);
 	mutex_lock(&sf.lock);
 	if (err) {
 		t->err = err;
@@ -638,8 +833,18 @@ static void freeze_workfn(struct work_struct *work)
 		/* Frozen by someone else too, since our check: not ours. */
 		if (sf_target_other_holders(t))
 			t->err = -EBUSY;
+		/* Its set was given up: not frozen a moment longer. */
+		if (sf.abandoned && thaw_one(t)) {
+			update_pin();
+			arm_deadline(ktime_add_ms(ktime_get_boottime(),
+						  SF_THAW_RETRY_MS));
+		}
 	}
+	abandoned = sf.abandoned;
+	work_finished(t, &last);
+	abandoned &= !sf.abandoned;
 	mutex_unlock(&sf.lock);
+	after_work(&last, abandoned);
 }
 
 static const char *freeze_error_msg(int err)
@@ -650,7 +855,7 @@ static const char *freeze_error_msg(int err)
 
 /* Freeze level by level; the targets of one level all at once. */
 static int freeze_phase(struct sf_target *tg, unsigned int nr,
-			struct sf_outcome *out)
+			struct sf_outcome *out, bool *gone)
 {
 	struct sf_target *bad;
 	unsigned int first, n;
@@ -663,7 +868,10 @@ static int freeze_phase(struct sf_target *tg, unsigned int nr,
 		for (n = 1; first + n < nr && tg[first + n].level ==
 						  tg[first].level; n++)
 			;
-		sf_targets_run(tg + first, n, freeze_workfn, sf.io_wq);
+		queue_works(tg + first, n, freeze_workfn);
+		ret = wait_works(tg + first, n, out, gone);
+		if (ret)
+			return ret;
 		mutex_lock(&sf.lock);
 		ret = check_going_on(out);
 		mutex_unlock(&sf.lock);
@@ -697,17 +905,6 @@ static void record_timings(void)
 	sf.skew_ns = sf.nr_targets ? last - first : 0;
 }
 
-/* The path of the target at request index @index, or NULL. */
-static const char *target_path(int index)
-{
-	unsigned int i;
-
-	for (i = 0; index >= 0 && i < sf.nr_targets; i++)
-		if (sf.targets[i].req_index == index)
-			return sf.targets[i].path;
-	return NULL;
-}
-
 /* Undo a FREEZE that failed: thaw what is frozen, last first. */
 static void freeze_failed(int ret, struct sf_outcome *out)
 {
@@ -734,16 +931,26 @@ static void freeze_failed(int ret, struct sf_outcome *out)
 	set_idle(out);
 }
 
-/* Declare the set frozen, unless its deadline passed meanwhile. */
+/* Declare the set frozen, unless its deadline or budget passed meanwhile. */
 static int freeze_done(struct sf_outcome *out)
 {
+	ktime_t now;
+	int err = 0;
+
 	lockdep_assert_held(&sf.lock);
 	if (sf_fault(SF_FAULT_LATE))
 		msleep(sf.timeout_ms + 100);
-	if (!ktime_before(ktime_get_boottime(), sf.deadline)) {
-		set_outcome_error(out, -1, abort_msg(-ETIMEDOUT));
-		return -ETIMEDOUT;
+	now = ktime_get_boottime();
+	if (!ktime_before(now, sf.deadline))
+		err = -ETIMEDOUT;
+	else if (!ktime_before(now, sf.budget_end))
+		err = -ETIME;
+	if (err) {
+		set_outcome_error(out, -1, abort_msg(err));
+		return err;
 	}
+	/* The budget's timer, if it was first, becomes the deadline's. */
+	hrtimer_start(&sf.timer, sf.deadline, HRTIMER_MODE_ABS);
 	record_timings();
 	sf.state = SNAPFREEZE_STATE_FROZEN;
 	sf.frozen_at = ktime_get_boottime();
@@ -778,6 +985,7 @@ int sf_freeze(const struct sf_freeze_req *req, struct sf_outcome *out)
 {
 	struct sf_target *tg;
 	unsigned int nr = 0;
+	bool gone = false;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -797,9 +1005,12 @@ int sf_freeze(const struct sf_freeze_req *req, struct sf_outcome *out)
 	ret = set_start(req, tg, nr, out);
 	if (ret)
 		return freeze_not_started(req, tg, nr, ret, out);
-	ret = flush_phase(tg, nr, out);
+	ret = flush_phase(tg, nr, out, &gone);
 	if (!ret)
-		ret = freeze_phase(tg, nr, out);
+		ret = freeze_phase(tg, nr, out, &gone);
+	/* Abandoned: the set is no longer the request's to finish. */
+	if (gone)
+		return ret;
 	return freeze_finish(ret, out);
 }
 
@@ -883,6 +1094,7 @@ int sf_freezeset_init(void)
 	sf.state = SNAPFREEZE_STATE_IDLE;
 	INIT_WORK(&sf.deadline_work, deadline_workfn);
 	INIT_WORK(&sf.release_work, release_workfn);
+	init_completion(&sf.works_done);
 	hrtimer_setup(&sf.timer, deadline_fire, CLOCK_BOOTTIME,
 		      HRTIMER_MODE_ABS);
 	/*

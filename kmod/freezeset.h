@@ -51,6 +51,7 @@ struct sf_freeze_req {
 	unsigned int levels[SNAPFREEZE_MAX_TARGETS];
 	const char *exec_id;
 	u32 timeout_ms;
+	u32 budget_ms;		/* frozen within it, or fail; 0: no budget */
 	bool dry_run;
 };
 

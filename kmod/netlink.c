@@ -38,6 +38,7 @@ static const struct nla_policy sf_freeze_policy[SNAPFREEZE_A_MAX + 1] = {
 				   .len = SNAPFREEZE_EXEC_ID_MAX },
 	[SNAPFREEZE_A_TIMEOUT_MS] = NLA_POLICY_MIN(NLA_U32, 1),
 	[SNAPFREEZE_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, SNAPFREEZE_F_DRY_RUN),
+	[SNAPFREEZE_A_BUDGET_MS] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 static const struct nla_policy sf_thaw_policy[SNAPFREEZE_A_MAX + 1] = {
@@ -453,6 +454,8 @@ static int parse_freeze(struct genl_info *info, struct sf_freeze_req *req)
 	ret = parse_timeout(info, &req->timeout_ms);
 	if (ret)
 		return ret;
+	if (info->attrs[SNAPFREEZE_A_BUDGET_MS])
+		req->budget_ms = nla_get_u32(info->attrs[SNAPFREEZE_A_BUDGET_MS]);
 	req->dry_run = get_flags(info) & SNAPFREEZE_F_DRY_RUN;
 	return 0;
 }

@@ -119,22 +119,8 @@ bool sf_target_other_holders(const struct sf_target *t)
 	return sf_super_other_holders(t->sb);
 }
 
-void sf_targets_run(struct sf_target *tg, unsigned int nr, work_func_t fn,
-		    struct workqueue_struct *wq)
+void sf_target_flush(struct sf_target *t)
 {
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		INIT_WORK(&tg[i].work, fn);
-		queue_work(wq, &tg[i].work);
-	}
-	for (i = 0; i < nr; i++)
-		flush_work(&tg[i].work);
-}
-
-void sf_target_flush_work(struct work_struct *work)
-{
-	struct sf_target *t = container_of(work, struct sf_target, work);
 	struct super_block *sb = t->sb;
 	ktime_t start = ktime_get_boottime();
 

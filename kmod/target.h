@@ -23,9 +23,10 @@ struct sf_target {
 	char sb_id[32];
 	/* Where it stands; the set's lock protects it once the set is live. */
 	enum snapfreeze_target_state state;
+	bool busy;		/* its work is queued or running (same lock) */
 	/*
-	 * Written by the target's own work item, read by whoever waited for
-	 * that work to finish.
+	 * Written by the target's own work item (freezeset.c), read by
+	 * whoever waited for that work to finish.
 	 */
 	int err;
 	u64 flush_ns;		/* every flush pass together */
@@ -55,12 +56,8 @@ bool sf_target_frozen_now(const struct sf_target *t);
 /* Does anybody but us hold a freeze of @t, which we hold frozen? */
 bool sf_target_other_holders(const struct sf_target *t);
 
-/* Run @fn for every target at once on @wq, and wait for all of them. */
-void sf_targets_run(struct sf_target *tg, unsigned int nr, work_func_t fn,
-		    struct workqueue_struct *wq);
-
-/* Flush one target (a work function for sf_targets_run()): sets ->err. */
-void sf_target_flush_work(struct work_struct *work);
+/* Flush a target, timing it: sets ->err. */
+void sf_target_flush(struct sf_target *t);
 
 /* Freeze a target, timing the call: 0 or the freeze's error. */
 int sf_target_freeze(struct sf_target *t);

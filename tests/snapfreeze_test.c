@@ -2302,6 +2302,90 @@ SF_TEST(sf, one_level_freezes_together, 60)
 }
 
 /*
+ * Test that a FREEZE with a budget fails with ETIME, nothing frozen, when
+ * the set is not frozen within it, long before its auto-thaw deadline: the
+ * target is a filesystem whose flush waits on a host frozen by the test.
+ */
+SF_TEST(sf, budget_exhausted, 90)
+{
+	struct ctx *c = &self->c;
+	char buf[SF_MSG_SIZE];
+	struct nlmsghdr *nlh;
+	long long t0, elapsed;
+	struct stack s;
+	int ret;
+
+	ASSERT_TRUE(stack_setup(&s, self->ext4_dir, "budget"));
+	ASSERT_EQ(0, make_dirty(s.dir, 4));
+	ASSERT_EQ(0, run("fsfreeze -f '%s'", self->ext4));
+	nlh = nlt_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	nlt_put_target(nlh, s.mnt);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_TIMEOUT_MS, LONG_TMO);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_BUDGET_MS, 1500);
+	t0 = now_ms(CLOCK_MONOTONIC);
+	ret = nlt_request(c->nl, nlh, self->r);
+	elapsed = now_ms(CLOCK_MONOTONIC) - t0;
+	/* Given up, not finished: still freezing until its flush ends. */
+	EXPECT_EQ(SNAPFREEZE_STATE_FREEZING, get_status(_metadata, c).state);
+	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->ext4));
+	TH_LOG("FREEZE with a 1500 ms budget: %d after %lld ms", ret, elapsed);
+	EXPECT_EQ(-ETIME, ret);
+	EXPECT_STREQ("freeze budget exhausted before the set was frozen",
+		     self->r->msg);
+	EXPECT_LE(1500, elapsed);
+	EXPECT_GT(LONG_TMO, elapsed);
+	/* Its stuck flush finishes once the host thaws, and undoes the rest. */
+	EXPECT_TRUE(wait_state("idle", 10000));
+	EXPECT_TRUE(writable(c, s.dir));
+	/* A budget that is enough changes nothing. */
+	nlh = nlt_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
+	nlt_put_target(nlh, s.mnt);
+	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_BUDGET_MS, 20000);
+	EXPECT_EQ(0, nlt_request(c->nl, nlh, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, get_status(_metadata, c).state);
+	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
+	stack_teardown(&s);
+}
+
+/*
+ * Test that a caller killed while its FREEZE waits on a stuck flush goes
+ * away at once (the request gives the set up), and that the set is undone
+ * when the flush ends.
+ */
+SF_TEST(sf, killed_caller_leaves_at_once, 90)
+{
+	struct ctx *c = &self->c;
+	const char *paths[1];
+	struct bg_freeze bg;
+	long long t0, waited;
+	struct stack s;
+	int status = 0;
+
+	ASSERT_TRUE(stack_setup(&s, self->ext4_dir, "killed"));
+	ASSERT_EQ(0, make_dirty(s.dir, 4));
+	paths[0] = s.mnt;
+	ASSERT_EQ(0, run("fsfreeze -f '%s'", self->ext4));
+	ASSERT_TRUE(bg_freeze_start(&bg, paths, NULL, 1, LONG_TMO));
+	usleep(800 * 1000);
+	EXPECT_EQ(SNAPFREEZE_STATE_FREEZING, get_status(_metadata, c).state);
+	t0 = now_ms(CLOCK_MONOTONIC);
+	kill(bg.pid, SIGKILL);
+	waitpid(bg.pid, &status, 0);
+	waited = now_ms(CLOCK_MONOTONIC) - t0;
+	close(bg.fd);
+	TH_LOG("the killed caller was gone after %lld ms", waited);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_GT(3000, waited);
+	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->ext4));
+	EXPECT_TRUE(wait_state("idle", 10000));
+	EXPECT_TRUE(writable(c, s.dir));
+	EXPECT_TRUE(writable(c, self->ext4_dir));
+	stack_teardown(&s);
+}
+
+/*
  * Test that the targets file is never cut in the middle of a line: with
  * paths too long for one page it shows the lines that fit and says how
  * many did not.
@@ -2409,8 +2493,13 @@ SF_TEST(sf, no_success_after_deadline, 60)
 
 	if (!faults_available())
 		SKIP(return, "no fault injection in this kernel (make check-debug)");
+	/*
+	 * freeze_late stalls the freeze for the whole timeout once every
+	 * target is frozen; the timeout is long enough for the flush and
+	 * freeze themselves to finish first on a slow (debug) kernel.
+	 */
 	ASSERT_EQ(0, fault_set("freeze_late", 1));
-	ret = FREEZE(c, self->r, ID_A, 300, 0, NULL, self->ext4);
+	ret = FREEZE(c, self->r, ID_A, 3000, 0, NULL, self->ext4);
 	faults_clear();
 	EXPECT_EQ(-ETIMEDOUT, ret);
 	EXPECT_STREQ("auto-thaw deadline passed while freezing", self->r->msg);
@@ -2467,7 +2556,7 @@ SF_TEST(sf, failed_rollback_retried, 60)
 		SKIP(return, "no fault injection in this kernel (make check-debug)");
 	ASSERT_EQ(0, fault_set("freeze_late", 1));
 	ASSERT_EQ(0, fault_set("fail_thaw", 1));
-	EXPECT_EQ(-ETIMEDOUT, FREEZE(c, self->r, ID_A, 300, 0, NULL,
+	EXPECT_EQ(-ETIMEDOUT, FREEZE(c, self->r, ID_A, 3000, 0, NULL,
 				     self->ext4));
 	w = writer_start(c, self->ext4_dir);
 	st = get_status(_metadata, c);
@@ -2480,6 +2569,16 @@ SF_TEST(sf, failed_rollback_retried, 60)
 	EXPECT_TRUE(writer_done(c, w));
 	st = get_status(_metadata, c);
 	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAWED, target_state(&st, self->ext4));
+}
+
+/*
+ * A request whose allocations failed may leave its reply or ack half
+ * delivered; the next request must not read it: start a fresh socket.
+ */
+static void reopen_nl(struct ctx *c)
+{
+	nlt_close(c->nl);
+	c->nl = nlt_open();
 }
 
 /*
@@ -2509,6 +2608,8 @@ SF_TEST(sf, allocation_failures, 120)
 		ret = nlt_thaw(c->nl, ID_A, 0, self->r);
 		read_text("/proc/thread-self/fail-nth", left, sizeof(left));
 		write_text("/proc/thread-self/fail-nth", "0");
+		reopen_nl(c);
+		ASSERT_NE(NULL, c->nl);
 		if (ret == 0 && !self->r->has_reply)
 			thawed_without_reply = true;
 		w = writer_start(c, self->ext4_dir);
@@ -2536,6 +2637,8 @@ SF_TEST(sf, allocation_failures, 120)
 		ret = FREEZE(c, self->r, ID_A, 2000, 0, NULL, self->ext4);
 		read_text("/proc/thread-self/fail-nth", left, sizeof(left));
 		write_text("/proc/thread-self/fail-nth", "0");
+		reopen_nl(c);
+		ASSERT_NE(NULL, c->nl);
 		st = get_status(_metadata, c);
 		w = writer_start(c, self->ext4_dir);
 		if (st.state == SNAPFREEZE_STATE_FROZEN) {
@@ -2551,6 +2654,8 @@ SF_TEST(sf, allocation_failures, 120)
 	}
 	TH_LOG("FREEZE: %d allocation points tried", n);
 }
+
+_Static_assert(SNAPFREEZE_A_BUDGET_MS == 22, "malformed.budget_0's type");
 
 /*
  * Malformed requests, one case each: a builder puts the attributes after
@@ -2785,6 +2890,9 @@ MALFORMED(timeout_1, FREEZE, b_timeout, "1", ERANGE, BOUNDS);
 MALFORMED(timeout_99, FREEZE, b_timeout, "99", ERANGE, BOUNDS);
 MALFORMED(timeout_over_an_hour, FREEZE, b_timeout, "3600001", ERANGE, BOUNDS);
 MALFORMED(timeout_max_u32, FREEZE, b_timeout, "0xffffffff", ERANGE, BOUNDS);
+/* 22 is SNAPFREEZE_A_BUDGET_MS, sent as 0: FREEZE's policy wants >= 1. */
+MALFORMED(budget_0, FREEZE, b_extra_attr, "22", ERANGE, NULL);
+MALFORMED(thaw_budget, THAW, b_extra_attr, "22", EINVAL, NULL);
 MALFORMED(target_not_nested, FREEZE, b_target_not_nested, "", EINVAL, NULL);
 MALFORMED(target_without_path, FREEZE, b_target_without_path, "", EINVAL,
 	  "target path missing or empty");

@@ -22,6 +22,11 @@
  *                                  (default_timeout_ms, min_timeout_ms,
  *                                  max_timeout_ms; 60000, 100, 3600000)
  *     SNAPFREEZE_A_FLAGS           u32, optional: SNAPFREEZE_F_DRY_RUN
+ *     SNAPFREEZE_A_BUDGET_MS       u32, optional: how long flushing and
+ *                                  freezing may take; the set not frozen by
+ *                                  then, the FREEZE fails with ETIME and
+ *                                  nothing stays frozen (a scheduler's script
+ *                                  timeout, minus what ran before)
  *   reply: the same attributes as a GET reply, built after the set is
  *   frozen, best effort (the set is frozen when the ack says so, whether
  *   or not a reply could be built).  With SNAPFREEZE_F_DRY_RUN
@@ -39,6 +44,14 @@
  *   any target, every filesystem already frozen is thawed again, in reverse
  *   order, before the reply; the error points at the target's
  *   SNAPFREEZE_A_TARGET attribute (extack offset) and says why.
+ *
+ *   A FREEZE returns at the latest half a second after its budget or its
+ *   deadline, or when its caller is killed, even while a flush or a freeze
+ *   is stuck in a filesystem (a dead device, a host frozen elsewhere): it
+ *   fails (ETIME, ETIMEDOUT, EINTR) pointing at the stuck target, with
+ *   everything frozen thawed.  The set then shows FREEZING until the stuck
+ *   work ends and undoes the rest; meanwhile a FREEZE gets EBUSY and the
+ *   module cannot be unloaded.
  *
  * SNAPFREEZE_CMD_THAW (needs CAP_SYS_ADMIN in the initial user namespace)
  *   request:
@@ -122,6 +135,8 @@
  *   ESRCH      THAW with an execution id that is not the set's
  *   ETIMEDOUT  the auto-thaw deadline passed while the set was being frozen
  *              (a set is never reported frozen after its deadline)
+ *   ETIME      the FREEZE's budget (SNAPFREEZE_A_BUDGET_MS) passed before the
+ *              set was frozen
  *   ECANCELED  an emergency thaw interrupted the freeze
  *   EINTR      the caller was killed while the set was being frozen
  *   ESHUTDOWN  the module is being unloaded or the machine is rebooting, or
@@ -239,6 +254,7 @@ enum snapfreeze_attr {
 	SNAPFREEZE_A_ERRNO,
 	SNAPFREEZE_A_HELD_BY_OTHER,
 	SNAPFREEZE_A_SKEW_NS,
+	SNAPFREEZE_A_BUDGET_MS,
 
 	__SNAPFREEZE_A_LAST
 };
