@@ -10,9 +10,11 @@
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include "faults.h"
 #include "target.h"
@@ -141,11 +143,42 @@ int sf_target_freeze(struct sf_target *t)
 	return err;
 }
 
+/*
+ * A thaw must not run in a task that can be killed.  btrfs reads its super
+ * block back when it is thawed (5.19 and later), and a read cut short by a
+ * fatal signal makes it force the filesystem read-only ("super block on
+ * devid 1 got modified unexpectedly", error -4).  Our callers are netlink
+ * senders, SIGKILLed at any moment by the very watchdogs we replace, and a
+ * killed FREEZE rolls back in its own task.  So the thaw runs in a kernel
+ * worker, which signals never reach, and the caller waits for it without
+ * being interruptible: a thaw is short, and it must finish.
+ */
+struct sf_thaw_work {
+	struct work_struct work;
+	struct super_block *sb;
+	int ret;
+};
+
+static void thaw_workfn(struct work_struct *work)
+{
+	struct sf_thaw_work *tw = container_of(work, struct sf_thaw_work, work);
+
+	tw->ret = sf_thaw_super(tw->sb);
+}
+
 int sf_target_thaw(struct sf_target *t)
 {
+	struct sf_thaw_work tw = { .sb = t->sb };
+
 	if (sf_fault(SF_FAULT_THAW))
 		return -EIO;
-	return sf_thaw_super(t->sb);
+	if (current->flags & PF_KTHREAD)
+		return sf_thaw_super(t->sb);
+	INIT_WORK_ONSTACK(&tw.work, thaw_workfn);
+	queue_work(system_unbound_wq, &tw.work);
+	flush_work(&tw.work);
+	destroy_work_on_stack(&tw.work);
+	return tw.ret;
 }
 
 void sf_targets_put(struct sf_target *tg, unsigned int nr)
