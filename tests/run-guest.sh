@@ -6,6 +6,7 @@
 #        |
 #        +-- mount each NAME at /mnt/NAME (/mnt is a tmpfs in the guest)
 #        +-- insmod $SF_MODULE (default kmod/snapfreeze.ko)
+#        +-- tests/vm/harness_test.sh (the guest itself: user namespaces)
 #        +-- build/tests/snapfreeze_test, with SF_MNT_<NAME>/SF_DEV_<NAME>
 #        +-- tests/helper_test.sh (unless SF_SKIP_HELPER_TESTS=1)
 #        +-- thaw and unmount everything, whatever happened
@@ -75,6 +76,8 @@ fi
 
 # --- the tests: every program prints KTAP ending in "# Totals: ...", and
 # ktap_run (tests/lib/ktap.sh) counts them all the same way.
+ktap_run harness_test tests/vm/harness_test.sh
+
 if [ "$setup_failed" = 0 ]; then
 	# Each test has its own harness timeout; this one bounds the whole run.
 	start=$(date +%s)
