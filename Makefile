@@ -15,6 +15,8 @@
 #   make matrix        every series: W=1 build and full suite, one table
 #   make lint          the quality gates alone: checkpatch --strict, sparse,
 #                      a W=1 build, all of them warning-free
+#   make check-cloud   Debian's cloud kernels 6.1 and 6.12 (no 9p): boot
+#                      from a root disk, load, freeze/thaw, frozen root
 #   make test          the VM test suite alone
 #   make demo          a freeze/thaw cycle of three filesystems in the VM
 #   make install       install the helper (/usr/sbin/snapfreeze) and its
@@ -49,7 +51,7 @@ LINT_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	include/uapi/linux/snapfreeze.h
 
 .PHONY: all module user tests lint checkpatch sparse w1 w1-series check test \
-	demo matrix install install-module clean
+	demo matrix install install-module clean check-cloud
 
 # Kernel series for check/w1/test (tests/kernels/README.md); empty: the
 # installed kernel, as always.
@@ -115,6 +117,12 @@ matrix: user tests
 
 check: lint
 	@$(MAKE) --no-print-directory test
+
+# Debian's cloud kernels (no 9p): module load, freeze/thaw, a frozen root
+# (tests/frozen-root, a guest booted from a root disk), 6.1 and 6.12.
+check-cloud: user
+	SF_SERIES=cloud-6.1 $(TOP)/tests/frozen-root
+	SF_SERIES=cloud-6.12 $(TOP)/tests/frozen-root
 
 demo: KDIR := $(VM_KDIR)
 demo: module user tests
