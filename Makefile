@@ -15,6 +15,11 @@
 #   make matrix        every series: W=1 build and full suite, one table
 #   make lint          the quality gates alone: checkpatch --strict, sparse,
 #                      a W=1 build, all of them warning-free
+#   make debug-kernel  build (once, cached outside the repo) a 6.12+ kernel
+#                      with KASAN, lockdep, kmemleak, debug objects and fault
+#                      injection (tests/kernels/debug-kernel)
+#   make check-debug   the whole suite on that kernel; any detector report,
+#                      or a kmemleak report naming snapfreeze, fails it
 #   make check-cloud   Debian's cloud kernels 6.1 and 6.12 (no 9p): boot
 #                      from a root disk, load, freeze/thaw, frozen root
 #   make test          the VM test suite alone
@@ -39,9 +44,9 @@ KDIR ?= $(VM_KDIR)
 endif
 
 # Debian's linux-source tarball (checkpatch here, the kselftest harness in
-# tests/Makefile): tests/lib/linux-source picks it (the newest
-# /usr/src/linux-source-*.tar.xz, or LINUX_SOURCE_TAR) and unpacks what is
-# asked into build/linux-source/VERSION/.
+# tests/Makefile, the debug kernel): tests/lib/linux-source picks it (the
+# newest /usr/src/linux-source-*.tar.xz, or LINUX_SOURCE_TAR) and unpacks
+# what is asked into build/linux-source/VERSION/.
 LINUX_SOURCE := $(TOP)/tests/lib/linux-source
 export LINUX_SOURCE_TAR
 NO_DIAGNOSTICS := $(TOP)/tests/lib/no-diagnostics
@@ -51,7 +56,8 @@ LINT_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	include/uapi/linux/snapfreeze.h
 
 .PHONY: all module user tests lint checkpatch sparse w1 w1-series check test \
-	demo matrix install install-module clean check-cloud
+	demo matrix install install-module clean debug-kernel check-debug \
+	check-cloud
 
 # Kernel series for check/w1/test (tests/kernels/README.md); empty: the
 # installed kernel, as always.
@@ -117,6 +123,16 @@ matrix: user tests
 
 check: lint
 	@$(MAKE) --no-print-directory test
+
+# The debug kernel: built once per linux-source version and config fragment,
+# cached in $$SF_DEBUG_KERNEL_CACHE, $$SF_KERNEL_CACHE/debug-kernel or
+# /var/cache/snapfreeze/debug-kernel. It is the kernel series `debug` of
+# tests/kernels (prepare, build-module, w1 and tests/run all take it).
+debug-kernel:
+	$(KERNELS)/debug-kernel
+
+check-debug: user tests debug-kernel
+	SF_SERIES=debug $(TOP)/tests/run
 
 # Debian's cloud kernels (no 9p): module load, freeze/thaw, a frozen root
 # (tests/frozen-root, a guest booted from a root disk), 6.1 and 6.12.

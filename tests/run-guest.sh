@@ -9,6 +9,8 @@
 #        +-- tests/vm/harness_test.sh (the guest itself: user namespaces)
 #        +-- build/tests/snapfreeze_test, with SF_MNT_<NAME>/SF_DEV_<NAME>
 #        +-- tests/helper_test.sh (unless SF_SKIP_HELPER_TESTS=1)
+#        +-- with SF_DEBUG_KERNEL=1: tests/vm/kdebug on, first, and
+#        |   tests/vm/kdebug leaks, last (kmemleak; it does the rmmod)
 #        +-- thaw and unmount everything, whatever happened
 #
 # Prints each program's KTAP output, then a last line
@@ -21,12 +23,16 @@ SF_MODULE=${SF_MODULE:-kmod/snapfreeze.ko}
 case $SF_MODULE in /*) ;; *) SF_MODULE=$PWD/$SF_MODULE ;; esac
 export SF_MODULE
 TEST_BIN=${SF_TEST_BIN:-build/tests/snapfreeze_test}
+# Bounds of each program's whole run; KASAN and lockdep under TCG are
+# several times slower.
+T=900
+[ "${SF_DEBUG_KERNEL:-0}" != 1 ] || T=3000
 MOUNTS=()
 setup_failed=0
 
 say() { echo "run-guest: $*"; }
 
-cleanup() {
+cleanup() { # [keep-module]
 	# Nothing may stay frozen: the VM's shutdown syncs every filesystem.
 	if [ -w /sys/kernel/snapfreeze/control ]; then
 		echo thaw >/sys/kernel/snapfreeze/control 2>/dev/null || true
@@ -35,6 +41,8 @@ cleanup() {
 		fsfreeze -u "$m" 2>/dev/null || true
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
+	MOUNTS=()
+	[ "${1:-}" != keep-module ] || return 0
 	if grep -q '^snapfreeze ' /proc/modules; then
 		rmmod snapfreeze || say "warning: rmmod snapfreeze failed"
 	fi
@@ -76,12 +84,17 @@ fi
 
 # --- the tests: every program prints KTAP ending in "# Totals: ...", and
 # ktap_run (tests/lib/ktap.sh) counts them all the same way.
+if [ "${SF_DEBUG_KERNEL:-0}" = 1 ]; then
+	# The debug kernel's detectors, shown and checked before anything runs.
+	ktap_run kdebug-on tests/vm/kdebug on
+fi
+
 ktap_run harness_test tests/vm/harness_test.sh
 
 if [ "$setup_failed" = 0 ]; then
 	# Each test has its own harness timeout; this one bounds the whole run.
 	start=$(date +%s)
-	ktap_run snapfreeze_test timeout -k 10 900 "$TEST_BIN"
+	ktap_run snapfreeze_test timeout -k 10 "$T" "$TEST_BIN"
 	say "suite took $(($(date +%s) - start)) s"
 else
 	say "setup failed: the kernel tests did not run"
@@ -92,8 +105,15 @@ fi
 if [ "${SF_SKIP_HELPER_TESTS:-0}" != 1 ]; then
 	grep -q '^snapfreeze ' /proc/modules || insmod "$SF_MODULE" || true
 	start=$(date +%s)
-	ktap_run helper_test timeout -k 10 900 tests/helper_test.sh
+	ktap_run helper_test timeout -k 10 "$T" tests/helper_test.sh
 	say "helper tests took $(($(date +%s) - start)) s"
+fi
+
+# --- after everything: no leak of ours (rmmods the module)
+if [ "${SF_DEBUG_KERNEL:-0}" = 1 ]; then
+	# Thaw and unmount first: what the tests left mounted is not a leak.
+	cleanup keep-module
+	ktap_run kdebug-leaks tests/vm/kdebug leaks
 fi
 
 trap - EXIT
