@@ -111,6 +111,39 @@ static inline bool sf_super_frozen(struct super_block *sb)
 }
 
 /*
+ * Whether anybody but us holds a freeze of @sb, which we hold frozen (a
+ * racy snapshot, for checks):
+ *
+ *  - up to 6.5 there is one anonymous freeze: nobody can hold one while we
+ *    do, a second freezer gets -EBUSY;
+ *  - 880b9577855e (6.6) keeps a mask of holder kinds, freeze_holders: a
+ *    userspace freeze (FIFREEZE) can join our kernel one;
+ *  - "fs: handle freezing from multiple devices" (6.8) made that one count
+ *    per kind, freeze_kcount and freeze_ucount: ours is one kernel count.
+ *    A userspace freeze nests on ours, and from 6.16 another kernel
+ *    holder can only nest with FREEZE_MAY_NEST.
+ *
+ * Debian ships no 6.6 or 6.7 kernel: that branch is not built here.
+ */
+#if defined(SF_HAVE_FREEZE_COUNTS)
+static inline bool sf_super_other_holders(struct super_block *sb)
+{
+	return READ_ONCE(sb->s_writers.freeze_ucount) > 0 ||
+	       READ_ONCE(sb->s_writers.freeze_kcount) > 1;
+}
+#elif defined(SF_HAVE_FREEZE_HOLDERS_MASK)
+static inline bool sf_super_other_holders(struct super_block *sb)
+{
+	return READ_ONCE(sb->s_writers.freeze_holders) & FREEZE_HOLDER_USERSPACE;
+}
+#else
+static inline bool sf_super_other_holders(struct super_block *sb)
+{
+	return false;
+}
+#endif
+
+/*
  * The superblock mounted on block device @dev (whose node is @path), with
  * an active reference, possibly not yet fully set up (the caller checks);
  * NULL when there is none; ERR_PTR(-EOPNOTSUPP) when this kernel gives a
@@ -234,6 +267,21 @@ static inline void sf_hrtimer_setup(struct hrtimer *timer,
 #define SF_MCGRP_FLAGS GENL_MCAST_CAP_SYS_ADMIN
 #else
 #define SF_MCGRP_FLAGS 0
+#endif
+
+/*
+ * An extack message that is not a string literal, which NL_SET_ERR_MSG()
+ * insists on: NL_SET_ERR_MSG_FMT() (6.2) copies it; before
+ * it, the macros stored the pointer, as this does with static text.
+ */
+#ifdef NL_SET_ERR_MSG_FMT
+#define sf_set_err_msg(extack, msg) NL_SET_ERR_MSG_FMT(extack, "%s", msg)
+#else
+static inline void sf_set_err_msg(struct netlink_ext_ack *extack,
+				  const char *msg)
+{
+	extack->_msg = msg;
+}
 #endif
 
 #endif /* _SNAPFREEZE_COMPAT_H */

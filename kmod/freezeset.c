@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The freeze set: resolve, flush, freeze, roll back, thaw, auto-thaw.
+ * The freeze set: its state machine, the FREEZE and THAW requests, the
+ * auto-thaw deadline.
  *
  *   IDLE --FREEZE--> FREEZING --all frozen--> FROZEN --THAW--> IDLE
  *                       |  \--any failure: roll back--> IDLE
@@ -10,85 +11,98 @@
  *                    frozen, the FREEZE request then fails
  *   AUTO_THAWED --THAW (reports it)--> IDLE;  FREEZE is allowed from there.
  *
- * The FREEZE request calls freeze_super() without holding sf.lock: a freeze
- * can stall (a writer on the next filesystem waits for a daemon that waits on
- * one we already froze), and the deadline work must then be able to take the
- * lock and thaw what is frozen, which breaks the cycle.  A target is marked
- * frozen only once its freeze returned, so the deadline work never touches a
- * superblock whose freeze is still in flight; the request thread thaws that
- * one itself when it sees the set was aborted.
+ * No lock is held across a flush or a freeze_super(): a freeze can stall
+ * (a writer on one filesystem waits for a daemon that waits on another we
+ * already froze), and the deadline work must then be able to take the lock
+ * and thaw what is frozen, which breaks the cycle.  A target is marked
+ * frozen, under the lock, as soon as its freeze returns, so the deadline
+ * work thaws exactly what is frozen and never touches a superblock whose
+ * freeze is still in flight; the FREEZE request thaws those itself when it
+ * sees that the set was aborted.
+ *
+ * Nothing allocates under the lock, and nothing under it waits for more
+ * than a thaw: a reader of the state (GET, sysfs) cannot hold up the thaw
+ * path, and reclaim never has to enter a frozen filesystem on its behalf.
+ * Superblock references are dropped after the lock is released (the last
+ * one may run a lazily unmounted filesystem's ->kill_sb()).
  */
-#include <linux/fs.h>
+#include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
-#include <linux/mount.h>
-#include <linux/namei.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
 
+#include "events.h"
+#include "faults.h"
 #include "freezeset.h"
-#include "snapfreeze.h"
 
 /* How long to wait before retrying an auto-thaw whose thaw failed. */
 #define SF_THAW_RETRY_MS 1000
+/* Unloading with a target whose thaw fails: how long to keep trying. */
+#define SF_UNLOAD_RETRIES 10
+/*
+ * Flushing runs in passes while writers go on: another pass when the
+ * slowest flush of the last one took longer than this, at most
+ * SF_FLUSH_PASSES in all, and only while the deadline is far enough.
+ */
+#define SF_REFLUSH_NS (50 * NSEC_PER_MSEC)
+#define SF_FLUSH_PASSES 3
 
 static struct {
 	/*
-	 * Protects every field below except timer, deadline_work and the
-	 * workqueues, which have their own synchronisation.  Never held
-	 * across freeze_super() or a flush; held across thaw_super() and
-	 * deactivate_super(), which take s_umount (the order is sf.lock, then
-	 * s_umount) and may run a lazily unmounted filesystem's ->kill_sb().
+	 * Protects every field below up to the timer, and the state of
+	 * every target of the set.  Never held across a flush or a
+	 * freeze_super(); held across thaw_super(), which takes s_umount
+	 * (the order is sf.lock, then s_umount).
 	 */
 	struct mutex lock;
 	enum snapfreeze_state state;
 	bool dying;			/* unloading or rebooting: no new sets */
+	/* A module reference, held while a target is stuck frozen. */
+	bool pinned;
 	int abort_err;			/* FREEZING only: why it was aborted */
 	char exec_id[SNAPFREEZE_EXEC_ID_MAX + 1];
 	struct sf_target *targets;	/* owned by the set unless IDLE */
 	unsigned int nr_targets;
 	u32 timeout_ms;
 	ktime_t deadline;		/* CLOCK_BOOTTIME: counts suspend */
+	ktime_t freeze_start;		/* CLOCK_BOOTTIME: first freeze call */
 	ktime_t frozen_at;		/* CLOCK_BOOTTIME */
 	u64 frozen_since_ns;		/* CLOCK_REALTIME, for reports */
 	u64 thawed_at_ns;		/* CLOCK_REALTIME, for reports */
 	enum snapfreeze_thaw_reason thaw_reason;
+	u32 held_by_other;
 	u64 flush_ns;
 	u64 freeze_ns;
+	u64 skew_ns;
 	u64 freezes;
 	u64 thaws;
 	u64 auto_thaws;
 	u64 failures;
-	char last_error[160];
+	char last_error[SF_LAST_ERROR_LEN];
 	char paths_buf[512];		/* scratch for log lines */
 
 	struct hrtimer timer;		/* fires at deadline, queues work */
 	struct work_struct deadline_work;
+	struct work_struct release_work;	/* after an auto-thaw */
 	struct workqueue_struct *wq;	/* the deadline work */
-	struct workqueue_struct *flush_wq;	/* parallel flushes */
+	struct workqueue_struct *io_wq;	/* flushes, freezes, releases */
 } sf;
 
 const char *sf_state_name(enum snapfreeze_state state)
 {
-	switch (state) {
-	case SNAPFREEZE_STATE_IDLE:
-		return "idle";
-	case SNAPFREEZE_STATE_FREEZING:
-		return "freezing";
-	case SNAPFREEZE_STATE_FROZEN:
-		return "frozen";
-	case SNAPFREEZE_STATE_AUTO_THAWED:
-		return "auto-thawed";
-	}
-	return "unknown";
-}
+	static const char *const names[] = {
+		[SNAPFREEZE_STATE_IDLE] = "idle",
+		[SNAPFREEZE_STATE_FREEZING] = "freezing",
+		[SNAPFREEZE_STATE_FROZEN] = "frozen",
+		[SNAPFREEZE_STATE_AUTO_THAWED] = "auto-thawed",
+	};
 
-static void set_error(struct sf_error *err, int target, const char *msg)
-{
-	err->target = target;
-	err->msg = msg;
+	return state < ARRAY_SIZE(names) ? names[state] : "unknown";
 }
 
 /* The targets' paths, space-separated and cut short, for one log line. */
@@ -119,197 +133,146 @@ static void record_error(const char *path, int err, const char *msg)
 		 path ?: "", path ? ": " : "", msg, err);
 }
 
-/* Resolution: one active superblock reference per distinct filesystem. */
-
-static struct super_block *path_get_super(const char *name, int *errp,
-					  const char **msgp)
+static void set_outcome_error(struct sf_outcome *out, int target,
+			      const char *msg)
 {
-	struct super_block *sb;
-	struct inode *inode;
-	struct path path;
-	int err;
-
-	err = kern_path(name, LOOKUP_FOLLOW, &path);
-	if (err) {
-		*errp = err;
-		*msgp = "target not found";
-		return NULL;
-	}
-	inode = d_backing_inode(path.dentry);
-	if (S_ISBLK(inode->i_mode) && (path.mnt->mnt_flags & MNT_NODEV)) {
-		sb = NULL;
-		*errp = -EACCES;
-		*msgp = "device node on a nodev mount";
-	} else if (S_ISBLK(inode->i_mode)) {
-		sb = sf_bdev_get_super(name, inode->i_rdev);
-		/* Claimed, or published, before it is fully set up. */
-		if (!IS_ERR_OR_NULL(sb) && !(READ_ONCE(sb->s_flags) & SB_BORN)) {
-			deactivate_super(sb);
-			sb = NULL;
-		}
-		if (IS_ERR(sb)) {
-			*errp = PTR_ERR(sb);
-			*msgp = "cannot map a block device on this kernel: give a mount point";
-			sb = NULL;
-		} else if (!sb) {
-			*errp = -ENODEV;
-			*msgp = "no mounted filesystem on this block device";
-		}
-	} else {
-		/* The mount holds an active reference, so this cannot be 0. */
-		sb = path.mnt->mnt_sb;
-		atomic_inc(&sb->s_active);
-	}
-	path_put(&path);
-	return sb;
+	out->target = target;
+	out->msg = msg;
 }
 
-static void targets_put_supers(struct sf_target *tg, unsigned int nr)
+/* An event about execution @exec_id (the set's own unless refused). */
+static void post_event(enum snapfreeze_event type, const char *exec_id,
+		       enum snapfreeze_thaw_reason reason, int err)
 {
-	unsigned int i;
+	struct sf_event ev = {
+		.type = type,
+		.reason = reason,
+		.err = err,
+	};
 
-	for (i = 0; i < nr; i++) {
-		if (tg[i].sb) {
-			deactivate_super(tg[i].sb);
-			tg[i].sb = NULL;
-		}
-	}
+	lockdep_assert_held(&sf.lock);
+	if (type == SNAPFREEZE_EVENT_THAWED ||
+	    type == SNAPFREEZE_EVENT_AUTO_THAWED)
+		ev.held_by_other = sf.held_by_other;
+	strscpy(ev.exec_id, exec_id, sizeof(ev.exec_id));
+	sf_event_post(&ev);
 }
 
-static void targets_free(struct sf_target *tg, unsigned int nr)
+static void fill_status(struct sf_status *st)
 {
-	unsigned int i;
+	lockdep_assert_held(&sf.lock);
+	memset(st, 0, sizeof(*st));
+	st->state = sf.state;
+	strscpy(st->exec_id, sf.exec_id, sizeof(st->exec_id));
+	st->timeout_ms = sf.timeout_ms;
+	if (sf.state == SNAPFREEZE_STATE_FREEZING ||
+	    sf.state == SNAPFREEZE_STATE_FROZEN) {
+		s64 left = ktime_ms_delta(sf.deadline, ktime_get_boottime());
 
-	if (!tg)
-		return;
-	targets_put_supers(tg, nr);
-	for (i = 0; i < nr; i++)
-		kfree(tg[i].path);
-	kfree(tg);
+		st->remaining_ms = left > 0 ? left : 0;
+	}
+	st->held_by_other = sf.held_by_other;
+	st->frozen_since_ns = sf.frozen_since_ns;
+	st->thawed_at_ns = sf.thawed_at_ns;
+	st->thaw_reason = sf.thaw_reason;
+	st->flush_ns = sf.flush_ns;
+	st->freeze_ns = sf.freeze_ns;
+	st->skew_ns = sf.skew_ns;
+	st->freezes = sf.freezes;
+	st->thaws = sf.thaws;
+	st->auto_thaws = sf.auto_thaws;
+	st->failures = sf.failures;
+	strscpy(st->last_error, sf.last_error, sizeof(st->last_error));
 }
 
-static int resolve_targets(const struct sf_freeze_req *req,
-			   struct sf_target *tg, unsigned int *nrp,
-			   struct sf_error *err)
+int sf_view(sf_view_fn fn, void *arg)
 {
-	unsigned int i, j, nr = 0;
-	struct super_block *sb;
-	const char *msg;
-	int ret = 0;
+	struct sf_status st;
+	int ret;
 
-	for (i = 0; i < req->nr_paths; i++) {
-		sb = path_get_super(req->paths[i], &ret, &msg);
-		if (!sb)
-			goto fail;
-		for (j = 0; j < nr && tg[j].sb != sb; j++)
-			;
-		if (j < nr) {		/* same filesystem as an earlier target */
-			deactivate_super(sb);
-			continue;
-		}
-		tg[nr].sb = sb;
-		tg[nr].req_index = i;
-		tg[nr].dev = sb->s_dev;
-		strscpy(tg[nr].fstype, sb->s_type->name, sizeof(tg[nr].fstype));
-		strscpy(tg[nr].sb_id, sb->s_id, sizeof(tg[nr].sb_id));
-		nr++;
-		tg[nr - 1].path = kstrdup(req->paths[i], GFP_KERNEL);
-		if (!tg[nr - 1].path) {
-			ret = -ENOMEM;
-			msg = "out of memory";
-			goto fail;
-		}
-		if (!sb->s_op->freeze_fs && !sb->s_op->freeze_super) {
-			ret = -EOPNOTSUPP;
-			msg = "filesystem does not support freezing";
-			goto fail;
-		}
-		if (sf_super_frozen(sb)) {
-			ret = -EBUSY;
-			msg = "filesystem is already frozen by someone else";
-			goto fail;
-		}
-	}
-	*nrp = nr;
-	return 0;
-
-fail:
-	*nrp = nr;
-	set_error(err, i, msg);
+	mutex_lock(&sf.lock);
+	fill_status(&st);
+	ret = fn(&st, sf.targets, sf.nr_targets, arg);
+	mutex_unlock(&sf.lock);
 	return ret;
 }
 
-/* Flushing: every target at once, before the first freeze. */
-
-static void flush_workfn(struct work_struct *work)
+void sf_outcome_release(struct sf_outcome *out)
 {
-	struct sf_target *t = container_of(work, struct sf_target, flush_work);
-	struct super_block *sb = t->sb;
-
-	/* sync_filesystem() wants s_umount, against remounts. */
-	down_read(&sb->s_umount);
-	t->flush_err = sync_filesystem(sb);
-	up_read(&sb->s_umount);
+	sf_targets_free(out->targets, out->nr);
+	out->targets = NULL;
+	out->nr = 0;
 }
 
-static int flush_targets(struct sf_target *tg, unsigned int nr,
-			 unsigned int *failed)
-{
-	unsigned int i;
+/* Thawing */
 
-	for (i = 0; i < nr; i++) {
-		INIT_WORK(&tg[i].flush_work, flush_workfn);
-		queue_work(sf.flush_wq, &tg[i].flush_work);
-	}
-	for (i = 0; i < nr; i++)
-		flush_work(&tg[i].flush_work);
-	for (i = 0; i < nr; i++) {
-		if (tg[i].flush_err) {
-			*failed = i;
-			return tg[i].flush_err;
-		}
-	}
-	return 0;
+static unsigned int count_state(enum snapfreeze_target_state state)
+{
+	unsigned int i, n = 0;
+
+	lockdep_assert_held(&sf.lock);
+	for (i = 0; i < sf.nr_targets; i++)
+		n += sf.targets[i].state == state;
+	return n;
 }
 
 /*
- * Thaw every target we froze, last first.  A target whose thaw fails stays
- * marked frozen so that a later THAW or the retried deadline can try again.
- * Returns the number thawed, or the first error.
+ * A target stuck frozen (its thaw failed) keeps the module loaded: on 6.6+
+ * nothing but this module can drop a kernel-held freeze.
  */
-static int thaw_targets(struct sf_target *tg, unsigned int nr,
-			unsigned int *thawed)
+static void update_pin(void)
 {
+	bool stuck = count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED) > 0;
+
+	lockdep_assert_held(&sf.lock);
+	if (stuck && !sf.pinned && !sf.dying) {
+		__module_get(THIS_MODULE);
+		sf.pinned = true;
+	} else if (!stuck && sf.pinned) {
+		sf.pinned = false;
+		module_put(THIS_MODULE);
+	}
+}
+
+/*
+ * Thaw every target we hold, last first.  A target whose thaw fails stays
+ * held (THAW_FAILED), for a later THAW or the retried deadline; one that
+ * another holder keeps frozen is reported.  Returns the first error.
+ */
+static int thaw_held(unsigned int *thawed)
+{
+	struct sf_target *t;
 	unsigned int i, n = 0;
 	int err, ret = 0;
 
 	lockdep_assert_held(&sf.lock);
-	for (i = nr; i-- > 0;) {
-		if (!tg[i].frozen)
+	for (i = sf.nr_targets; i-- > 0;) {
+		t = &sf.targets[i];
+		if (!sf_target_held(t))
 			continue;
-		err = sf_thaw_super(tg[i].sb);
+		err = sf_target_thaw(t);
 		if (err) {
+			t->state = SNAPFREEZE_TARGET_STATE_THAW_FAILED;
 			pr_err_ratelimited("thawing %s failed: error %d\n",
-					   tg[i].path, err);
-			record_error(tg[i].path, err, "thawing failed");
-			if (!ret)
-				ret = err;
+					   t->path, err);
+			record_error(t->path, err, "thawing failed");
+			ret = ret ?: err;
 			continue;
 		}
-		tg[i].frozen = false;
 		n++;
+		t->state = SNAPFREEZE_TARGET_STATE_THAWED;
+		if (sf_target_frozen_now(t)) {
+			t->state = SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER;
+			pr_warn("execution %s: %s is still frozen by another holder; only that holder can thaw it\n",
+				sf.exec_id, t->path);
+			record_error(t->path, -EBUSY,
+				     "still frozen by another holder");
+		}
 	}
+	sf.held_by_other = count_state(SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
+	update_pin();
 	*thawed = n;
 	return ret;
-}
-
-static unsigned int count_frozen(const struct sf_target *tg, unsigned int nr)
-{
-	unsigned int i, n = 0;
-
-	for (i = 0; i < nr; i++)
-		n += tg[i].frozen;
-	return n;
 }
 
 static void arm_deadline(ktime_t deadline)
@@ -318,10 +281,17 @@ static void arm_deadline(ktime_t deadline)
 	hrtimer_start(&sf.timer, deadline, HRTIMER_MODE_ABS);
 }
 
-static void set_idle(void)
+/* Hand the set's targets to @out (NULL: to the release work) and go idle. */
+static void set_idle(struct sf_outcome *out)
 {
 	lockdep_assert_held(&sf.lock);
-	targets_free(sf.targets, sf.nr_targets);
+	if (out) {
+		out->targets = sf.targets;
+		out->nr = sf.nr_targets;
+	} else {
+		/* Only a set that holds no superblock reference any more. */
+		sf_targets_free(sf.targets, sf.nr_targets);
+	}
 	sf.targets = NULL;
 	sf.nr_targets = 0;
 	sf.exec_id[0] = '\0';
@@ -331,44 +301,23 @@ static void set_idle(void)
 	sf.state = SNAPFREEZE_STATE_IDLE;
 }
 
-static void fill_status(struct sf_status *st, const struct sf_target *tg,
-			unsigned int nr)
+/* After an auto-thaw: drop the references, keep what status shows. */
+static void release_workfn(struct work_struct *work)
 {
-	lockdep_assert_held(&sf.lock);
-	memset(st, 0, sizeof(*st));
-	st->state = sf.state;
-	st->exec_id = sf.state == SNAPFREEZE_STATE_IDLE ? NULL : sf.exec_id;
-	st->targets = tg;
-	st->nr_targets = nr;
-	st->timeout_ms = sf.timeout_ms;
-	if (sf.state == SNAPFREEZE_STATE_FREEZING ||
-	    sf.state == SNAPFREEZE_STATE_FROZEN) {
-		s64 left = ktime_ms_delta(sf.deadline, ktime_get_boottime());
-
-		st->remaining_ms = left > 0 ? left : 0;
-	}
-	st->frozen_since_ns = sf.frozen_since_ns;
-	st->thawed_at_ns = sf.thawed_at_ns;
-	st->thaw_reason = sf.thaw_reason;
-	st->flush_ns = sf.flush_ns;
-	st->freeze_ns = sf.freeze_ns;
-	st->freezes = sf.freezes;
-	st->thaws = sf.thaws;
-	st->auto_thaws = sf.auto_thaws;
-	st->failures = sf.failures;
-	st->last_error = sf.last_error;
-}
-
-int sf_status_call(sf_status_fn fn, void *arg)
-{
-	struct sf_status st;
-	int ret;
+	struct super_block *sbs[SNAPFREEZE_MAX_TARGETS];
+	unsigned int i, n = 0;
 
 	mutex_lock(&sf.lock);
-	fill_status(&st, sf.targets, sf.nr_targets);
-	ret = fn(&st, arg);
+	if (sf.state == SNAPFREEZE_STATE_AUTO_THAWED) {
+		for (i = 0; i < sf.nr_targets; i++) {
+			if (sf.targets[i].sb)
+				sbs[n++] = sf.targets[i].sb;
+			sf.targets[i].sb = NULL;
+		}
+	}
 	mutex_unlock(&sf.lock);
-	return ret;
+	while (n-- > 0)
+		deactivate_super(sbs[n]);
 }
 
 /*
@@ -388,11 +337,11 @@ static void force_thaw(enum snapfreeze_thaw_reason reason, int abort_err,
 	    sf.state != SNAPFREEZE_STATE_FROZEN)
 		return;
 
-	err = thaw_targets(sf.targets, sf.nr_targets, &thawed);
+	err = thaw_held(&thawed);
 	if (err) {
 		/* Still frozen: keep the set and try again, never give up. */
 		pr_err("%s: %u filesystem(s) of execution %s still frozen, retrying\n",
-		       what, count_frozen(sf.targets, sf.nr_targets),
+		       what, count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED),
 		       sf.exec_id);
 		arm_deadline(ktime_add_ms(ktime_get_boottime(), SF_THAW_RETRY_MS));
 	}
@@ -409,27 +358,18 @@ static void force_thaw(enum snapfreeze_thaw_reason reason, int abort_err,
 		return;
 
 	hrtimer_try_to_cancel(&sf.timer);
-	if (reason == SNAPFREEZE_THAW_DEADLINE)
-		pr_warn("%s: thawed %u filesystem(s) of execution %s at the deadline: %s\n",
-			what, thawed, sf.exec_id,
-			paths_string(sf.targets, sf.nr_targets));
-	else
-		pr_warn("%s: thawed %u filesystem(s) of execution %s\n",
-			what, thawed, sf.exec_id);
-	/*
-	 * The superblock references stay until the set goes idle, in process
-	 * context: the last one may run ->kill_sb() of a lazily unmounted
-	 * filesystem, which must not happen in our WQ_MEM_RECLAIM worker
-	 * (it may flush workqueues that have no rescuer).
-	 */
+	pr_warn("%s: thawed %u filesystem(s) of execution %s%s: %s\n", what,
+		thawed, sf.exec_id,
+		reason == SNAPFREEZE_THAW_DEADLINE ? " at the deadline" : "",
+		paths_string(sf.targets, sf.nr_targets));
 	sf.state = SNAPFREEZE_STATE_AUTO_THAWED;
 	sf.thaw_reason = reason;
 	sf.thawed_at_ns = ktime_get_real_ns();
 	sf.frozen_since_ns = 0;
 	sf.auto_thaws++;
-	sf_netlink_notify(SNAPFREEZE_EVENT_AUTO_THAWED, sf.exec_id, reason, 0);
-	if (reason == SNAPFREEZE_THAW_DEADLINE)
-		sf_sysfs_uevent("auto-thaw", sf.exec_id);
+	post_event(SNAPFREEZE_EVENT_AUTO_THAWED, sf.exec_id, reason, 0);
+	/* Not from here: this may be the reclaim worker, or under sysfs. */
+	queue_work(sf.io_wq, &sf.release_work);
 }
 
 static void deadline_workfn(struct work_struct *work)
@@ -470,55 +410,137 @@ void sf_shutdown(const char *why)
 	mutex_unlock(&sf.lock);
 }
 
-/* FREEZE */
+/* FREEZE: refusal and planning */
 
 /* Refuse a new set unless none is active; called with the lock held. */
-static int check_can_start(struct sf_error *err)
+static int check_can_start(struct sf_outcome *out)
 {
 	lockdep_assert_held(&sf.lock);
 	if (sf.dying) {
-		set_error(err, -1, "snapfreeze is shutting down");
+		set_outcome_error(out, -1, "snapfreeze is shutting down");
 		return -ESHUTDOWN;
 	}
 	if (sf.state == SNAPFREEZE_STATE_FREEZING ||
 	    sf.state == SNAPFREEZE_STATE_FROZEN) {
-		set_error(err, -1, "a freeze set is already active");
+		set_outcome_error(out, -1, "a freeze set is already active");
 		return -EBUSY;
 	}
 	return 0;
 }
 
-/*
- * Undo a FREEZE that failed at @tg (NULL: not the fault of one target):
- * thaw what is frozen, last first, and go back to IDLE.  The caller drops
- * the superblock references after unlocking.
- */
-static void freeze_failed(struct sf_target *tg, int ret, const char *msg)
+static int check_can_start_unlocked(struct sf_outcome *out)
 {
-	unsigned int i, thawed;
+	int ret;
 
-	lockdep_assert_held(&sf.lock);
-	hrtimer_try_to_cancel(&sf.timer);
-	thaw_targets(sf.targets, sf.nr_targets, &thawed);
-	record_error(tg ? tg->path : NULL, ret, msg);
-	pr_warn("rollback of execution %s: %s: %s; thawed %u filesystem(s)\n",
-		sf.exec_id, tg ? tg->path : "-", msg, thawed);
-	sf.failures++;
-	sf_netlink_notify(SNAPFREEZE_EVENT_FAILED, sf.exec_id,
-			  SNAPFREEZE_THAW_NONE, ret);
-	/* Targets whose thaw failed stay with the set, retried shortly. */
-	for (i = 0; i < sf.nr_targets; i++) {
-		if (sf.targets[i].frozen) {
-			sf.state = SNAPFREEZE_STATE_FROZEN;
-			arm_deadline(ktime_add_ms(ktime_get_boottime(),
-						  SF_THAW_RETRY_MS));
-			return;
+	mutex_lock(&sf.lock);
+	ret = check_can_start(out);
+	mutex_unlock(&sf.lock);
+	return ret;
+}
+
+/*
+ * Resolve every request path, one target per distinct filesystem, in
+ * freezing order.  On failure the targets resolved so far are in @tg.
+ */
+static int resolve_targets(const struct sf_freeze_req *req,
+			   struct sf_target *tg, unsigned int *nrp,
+			   struct sf_outcome *out)
+{
+	unsigned int i, j, nr = 0;
+	struct sf_target t;
+	const char *msg;
+	int ret;
+
+	for (i = 0; i < req->nr_paths; i++) {
+		memset(&t, 0, sizeof(t));
+		t.req_index = i;
+		t.level = req->levels[i];
+		ret = sf_target_resolve(&t, req->paths[i], &msg);
+		for (j = 0; !ret && j < nr && tg[j].sb != t.sb; j++)
+			;
+		if (!ret && j < nr) {
+			/* Same filesystem as an earlier target: freeze it once,
+			 * at the lower level.
+			 */
+			tg[j].level = min(tg[j].level, t.level);
+			sf_targets_put(&t, 1);
+			kfree(t.path);
+			continue;
+		}
+		if (t.sb)
+			tg[nr++] = t;
+		if (ret) {
+			*nrp = nr;
+			set_outcome_error(out, i, msg);
+			return ret;
 		}
 	}
-	sf.targets = NULL;
-	sf.nr_targets = 0;
-	set_idle();
+	sf_targets_sort(tg, nr);
+	*nrp = nr;
+	return 0;
 }
+
+/* A FREEZE that changed nothing: refused, or a dry run. */
+static int freeze_not_started(const struct sf_freeze_req *req,
+			      struct sf_target *tg, unsigned int nr, int ret,
+			      struct sf_outcome *out)
+{
+	mutex_lock(&sf.lock);
+	if (ret && !req->dry_run) {
+		record_error(out->target >= 0 ? req->paths[out->target] : NULL,
+			     ret, out->msg);
+		sf.failures++;
+		pr_err_ratelimited("freeze of execution %s refused: %s (error %d)\n",
+				   req->exec_id, out->msg, ret);
+		post_event(SNAPFREEZE_EVENT_FAILED, req->exec_id,
+			   SNAPFREEZE_THAW_NONE, ret);
+	}
+	fill_status(&out->st);
+	mutex_unlock(&sf.lock);
+	if (!ret) {
+		/* The plan goes into the reply; its references go with it. */
+		out->targets = tg;
+		out->nr = nr;
+		return 0;
+	}
+	sf_targets_free(tg, nr);
+	return ret;
+}
+
+/* The set is ours: from here on, the deadline covers everything. */
+static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
+		     unsigned int nr, struct sf_outcome *out)
+{
+	struct sf_outcome old = { .target = -1 };
+	int ret;
+
+	mutex_lock(&sf.lock);
+	ret = check_can_start(out);
+	if (ret) {
+		mutex_unlock(&sf.lock);
+		return ret;
+	}
+	if (sf.state == SNAPFREEZE_STATE_AUTO_THAWED)
+		pr_info("execution %s was auto-thawed and never reported\n",
+			sf.exec_id);
+	set_idle(&old);
+	strscpy(sf.exec_id, req->exec_id, sizeof(sf.exec_id));
+	sf.targets = tg;
+	sf.nr_targets = nr;
+	sf.timeout_ms = req->timeout_ms;
+	sf.abort_err = 0;
+	sf.held_by_other = 0;
+	sf.flush_ns = 0;
+	sf.freeze_ns = 0;
+	sf.skew_ns = 0;
+	sf.state = SNAPFREEZE_STATE_FREEZING;
+	arm_deadline(ktime_add_ms(ktime_get_boottime(), req->timeout_ms));
+	mutex_unlock(&sf.lock);
+	sf_outcome_release(&old);
+	return 0;
+}
+
+/* FREEZE: flushing and freezing, with no lock held on entry or exit */
 
 static const char *abort_msg(int err)
 {
@@ -532,208 +554,290 @@ static const char *abort_msg(int err)
 	}
 }
 
-/* Freeze the targets in order; returns with the lock held. */
-static int freeze_targets(struct sf_target *tg, unsigned int nr,
-			  struct sf_error *err)
+/* Why the set cannot go on, or 0; called with the lock held. */
+static int check_going_on(struct sf_outcome *out)
 {
-	ktime_t first = 0;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < nr; i++) {
-		mutex_lock(&sf.lock);
-		if (sf.abort_err) {
-			set_error(err, -1, abort_msg(sf.abort_err));
-			return sf.abort_err;
-		}
-		mutex_unlock(&sf.lock);
-
-		if (!first)
-			first = ktime_get_boottime();
-		ret = sf_freeze_super(tg[i].sb);
-
-		mutex_lock(&sf.lock);
-		if (ret) {
-			set_error(err, tg[i].req_index, ret == -EBUSY ?
-				  "filesystem is already frozen by someone else" :
-				  "freezing the filesystem failed");
-			return ret;
-		}
-		/* The rollback thaws this one too, or keeps it for a retry. */
-		tg[i].frozen = true;
-		if (sf.abort_err) {
-			set_error(err, tg[i].req_index, abort_msg(sf.abort_err));
-			return sf.abort_err;
-		}
-		if (fatal_signal_pending(current)) {
-			set_error(err, tg[i].req_index,
-				  "caller was killed during the freeze");
-			return -EINTR;
-		}
-		if (i + 1 < nr)
-			mutex_unlock(&sf.lock);
+	lockdep_assert_held(&sf.lock);
+	if (sf.abort_err) {
+		set_outcome_error(out, -1, abort_msg(sf.abort_err));
+		return sf.abort_err;
 	}
-	sf.freeze_ns = ktime_to_ns(ktime_sub(ktime_get_boottime(), first));
+	if (fatal_signal_pending(current)) {
+		set_outcome_error(out, -1, "caller was killed during the freeze");
+		return -EINTR;
+	}
 	return 0;
 }
 
-int sf_freeze(const struct sf_freeze_req *req, sf_status_fn fn, void *arg,
-	      struct sf_error *err)
+/* The first target of @tg[0..nr) whose work failed, or NULL. */
+static struct sf_target *first_failed(struct sf_target *tg, unsigned int nr)
 {
-	struct sf_status st;
-	struct sf_target *tg;
-	unsigned int nr = 0, failed;
-	ktime_t start;
-	u64 flush_ns;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (tg[i].err)
+			return &tg[i];
+	return NULL;
+}
+
+/* Flush every target at once, in passes while the writers keep up. */
+static int flush_phase(struct sf_target *tg, unsigned int nr,
+		       struct sf_outcome *out)
+{
+	ktime_t start = ktime_get_boottime(), pass;
+	struct sf_target *bad;
+	unsigned int i, n;
+	u64 slowest;
+	s64 left;
+
+	for (n = 0; n < SF_FLUSH_PASSES; n++) {
+		pass = ktime_get_boottime();
+		sf_targets_run(tg, nr, sf_target_flush_work, sf.io_wq);
+		bad = first_failed(tg, nr);
+		if (bad) {
+			set_outcome_error(out, bad->req_index,
+					  "flushing the filesystem failed");
+			return bad->err;
+		}
+		slowest = ktime_to_ns(ktime_sub(ktime_get_boottime(), pass));
+		mutex_lock(&sf.lock);
+		sf.flush_ns = ktime_to_ns(ktime_sub(ktime_get_boottime(), start));
+		left = ktime_to_ns(ktime_sub(sf.deadline, ktime_get_boottime()));
+		mutex_unlock(&sf.lock);
+		/* Another pass only while it is worth it and time is left. */
+		if (slowest < SF_REFLUSH_NS || left < 4 * (s64)slowest)
+			break;
+	}
+	for (i = 0; i < nr; i++)
+		tg[i].err = 0;
+	return 0;
+}
+
+/* Freeze one target (a work function): marks it frozen at once. */
+static void freeze_workfn(struct work_struct *work)
+{
+	struct sf_target *t = container_of(work, struct sf_target, work);
+	int err;
+
+	mutex_lock(&sf.lock);
+	err = sf.abort_err;
+	mutex_unlock(&sf.lock);
+	if (err) {
+		t->err = err;
+		return;
+	}
+	err = sf_target_freeze(t);
+	mutex_lock(&sf.lock);
+	if (err) {
+		t->err = err;
+	} else {
+		/* The rollback thaws this one too, or keeps it for a retry. */
+		t->state = SNAPFREEZE_TARGET_STATE_FROZEN;
+		t->frozen_at_ns = ktime_to_ns(ktime_sub(ktime_get_boottime(),
+							sf.freeze_start));
+		/* Frozen by someone else too, since our check: not ours. */
+		if (sf_target_other_holders(t))
+			t->err = -EBUSY;
+	}
+	mutex_unlock(&sf.lock);
+}
+
+static const char *freeze_error_msg(int err)
+{
+	return err == -EBUSY ? "filesystem is already frozen by someone else" :
+			       "freezing the filesystem failed";
+}
+
+/* Freeze level by level; the targets of one level all at once. */
+static int freeze_phase(struct sf_target *tg, unsigned int nr,
+			struct sf_outcome *out)
+{
+	struct sf_target *bad;
+	unsigned int first, n;
 	int ret;
 
-	set_error(err, -1, NULL);
-	tg = kcalloc(req->nr_paths, sizeof(*tg), GFP_KERNEL);
-	if (!tg)
-		return -ENOMEM;
-
-	/*
-	 * An active set first: its filesystems would otherwise be reported
-	 * as frozen by someone else.  Again once resolved, against a race.
-	 */
 	mutex_lock(&sf.lock);
-	ret = check_can_start(err);
+	sf.freeze_start = ktime_get_boottime();
 	mutex_unlock(&sf.lock);
-	if (!ret)
-		ret = resolve_targets(req, tg, &nr, err);
-	mutex_lock(&sf.lock);
-	if (!ret)
-		ret = check_can_start(err);
-	if (ret || req->dry_run) {
-		if (ret && !req->dry_run) {
-			record_error(err->target >= 0 ?
-				     req->paths[err->target] : NULL,
-				     ret, err->msg);
-			sf.failures++;
-			pr_err_ratelimited("freeze of execution %s refused: %s (error %d)\n",
-					   req->exec_id, err->msg, ret);
-			sf_netlink_notify(SNAPFREEZE_EVENT_FAILED, req->exec_id,
-					  SNAPFREEZE_THAW_NONE, ret);
-		}
-		if (!ret && fn) {
-			fill_status(&st, tg, nr);
-			ret = fn(&st, arg);
-		}
-		mutex_unlock(&sf.lock);
-		goto out_free;
-	}
-
-	/* The set is ours: from here on, the deadline covers everything. */
-	if (sf.state == SNAPFREEZE_STATE_AUTO_THAWED)
-		pr_info("execution %s was auto-thawed and never reported\n",
-			sf.exec_id);
-	set_idle();
-	strscpy(sf.exec_id, req->exec_id, sizeof(sf.exec_id));
-	sf.targets = tg;
-	sf.nr_targets = nr;
-	sf.timeout_ms = req->timeout_ms;
-	sf.abort_err = 0;
-	sf.state = SNAPFREEZE_STATE_FREEZING;
-	arm_deadline(ktime_add_ms(ktime_get_boottime(), req->timeout_ms));
-	mutex_unlock(&sf.lock);
-
-	start = ktime_get_boottime();
-	ret = flush_targets(tg, nr, &failed);
-	flush_ns = ktime_to_ns(ktime_sub(ktime_get_boottime(), start));
-	if (ret) {
+	for (first = 0; first < nr; first += n) {
+		for (n = 1; first + n < nr && tg[first + n].level ==
+						  tg[first].level; n++)
+			;
+		sf_targets_run(tg + first, n, freeze_workfn, sf.io_wq);
 		mutex_lock(&sf.lock);
-		sf.flush_ns = flush_ns;
-		set_error(err, tg[failed].req_index,
-			  "flushing the filesystem failed");
-		freeze_failed(&tg[failed], ret, err->msg);
-		goto out_unlock;
+		ret = check_going_on(out);
+		mutex_unlock(&sf.lock);
+		if (ret) {
+			/* The level whose freeze the abort overtook. */
+			out->target = tg[first].req_index;
+			return ret;
+		}
+		bad = first_failed(tg + first, n);
+		if (bad) {
+			set_outcome_error(out, bad->req_index,
+					  freeze_error_msg(bad->err));
+			return bad->err;
+		}
 	}
+	return 0;
+}
 
-	ret = freeze_targets(tg, nr, err);
-	sf.flush_ns = flush_ns;
-	if (ret) {
-		for (failed = 0; failed < nr; failed++)
-			if (tg[failed].req_index == err->target)
-				break;
-		freeze_failed(failed < nr ? &tg[failed] : NULL, ret, err->msg);
-		goto out_unlock;
+/* FREEZE: the end, with the lock held */
+
+static void record_timings(void)
+{
+	u64 first = U64_MAX, last = 0;
+	unsigned int i;
+
+	for (i = 0; i < sf.nr_targets; i++) {
+		first = min(first, sf.targets[i].frozen_at_ns);
+		last = max(last, sf.targets[i].frozen_at_ns);
 	}
+	sf.freeze_ns = last;
+	sf.skew_ns = sf.nr_targets ? last - first : 0;
+}
 
+/* The path of the target at request index @index, or NULL. */
+static const char *target_path(int index)
+{
+	unsigned int i;
+
+	for (i = 0; index >= 0 && i < sf.nr_targets; i++)
+		if (sf.targets[i].req_index == index)
+			return sf.targets[i].path;
+	return NULL;
+}
+
+/* Undo a FREEZE that failed: thaw what is frozen, last first. */
+static void freeze_failed(int ret, struct sf_outcome *out)
+{
+	const char *path = target_path(out->target);
+	unsigned int thawed;
+
+	lockdep_assert_held(&sf.lock);
+	hrtimer_try_to_cancel(&sf.timer);
+	thaw_held(&thawed);
+	record_error(path, ret, out->msg);
+	pr_warn("rollback of execution %s: %s: %s (error %d); thawed %u filesystem(s)\n",
+		sf.exec_id, path ?: "-", out->msg, ret, thawed);
+	sf.failures++;
+	post_event(SNAPFREEZE_EVENT_FAILED, sf.exec_id, SNAPFREEZE_THAW_NONE,
+		   ret);
+	fill_status(&out->st);
+	if (count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED)) {
+		/* Stuck targets stay with the set, retried shortly. */
+		sf.state = SNAPFREEZE_STATE_FROZEN;
+		arm_deadline(ktime_add_ms(ktime_get_boottime(),
+					  SF_THAW_RETRY_MS));
+		return;
+	}
+	set_idle(out);
+}
+
+/* Declare the set frozen, unless its deadline passed meanwhile. */
+static int freeze_done(struct sf_outcome *out)
+{
+	lockdep_assert_held(&sf.lock);
+	if (sf_fault(SF_FAULT_LATE))
+		msleep(sf.timeout_ms + 100);
+	if (!ktime_before(ktime_get_boottime(), sf.deadline)) {
+		set_outcome_error(out, -1, abort_msg(-ETIMEDOUT));
+		return -ETIMEDOUT;
+	}
+	record_timings();
 	sf.state = SNAPFREEZE_STATE_FROZEN;
 	sf.frozen_at = ktime_get_boottime();
 	sf.frozen_since_ns = ktime_get_real_ns();
 	sf.freezes++;
-	pr_info("froze %u filesystem(s) for execution %s, auto-thaw in %u ms: %s\n",
-		nr, sf.exec_id, sf.timeout_ms, paths_string(tg, nr));
-	sf_netlink_notify(SNAPFREEZE_EVENT_FROZEN, sf.exec_id,
-			  SNAPFREEZE_THAW_NONE, 0);
-	if (fn) {
-		fill_status(&st, tg, nr);
-		/* The set is frozen whatever happens to the reply. */
-		if (fn(&st, arg))
-			pr_warn_ratelimited("could not build the FREEZE reply\n");
-	}
-	mutex_unlock(&sf.lock);
+	pr_info("froze %u filesystem(s) for execution %s, auto-thaw in %u ms, freeze window %llu us, skew %llu us: %s\n",
+		sf.nr_targets, sf.exec_id, sf.timeout_ms,
+		div_u64(sf.freeze_ns, NSEC_PER_USEC),
+		div_u64(sf.skew_ns, NSEC_PER_USEC),
+		paths_string(sf.targets, sf.nr_targets));
+	post_event(SNAPFREEZE_EVENT_FROZEN, sf.exec_id, SNAPFREEZE_THAW_NONE, 0);
+	fill_status(&out->st);
 	return 0;
+}
 
-out_unlock:
-	/* On failure the set gave the targets back unless it kept them. */
-	if (sf.targets == tg)
-		tg = NULL;
+static int freeze_finish(int ret, struct sf_outcome *out)
+{
+	mutex_lock(&sf.lock);
+	if (!ret)
+		ret = check_going_on(out);
+	if (!ret)
+		ret = freeze_done(out);
+	if (ret)
+		freeze_failed(ret, out);
 	mutex_unlock(&sf.lock);
-out_free:
-	targets_free(tg, nr);
+	/* A failed set's references go after the lock. */
+	sf_outcome_release(out);
 	return ret;
+}
+
+int sf_freeze(const struct sf_freeze_req *req, struct sf_outcome *out)
+{
+	struct sf_target *tg;
+	unsigned int nr = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	set_outcome_error(out, -1, NULL);
+	tg = kcalloc(req->nr_paths, sizeof(*tg), GFP_KERNEL);
+	if (!tg)
+		return -ENOMEM;
+	/*
+	 * An active set first: its filesystems would otherwise be reported
+	 * as frozen by someone else.  Again once resolved, against a race.
+	 */
+	ret = check_can_start_unlocked(out);
+	if (!ret)
+		ret = resolve_targets(req, tg, &nr, out);
+	if (ret || req->dry_run)
+		return freeze_not_started(req, tg, nr, ret, out);
+	ret = set_start(req, tg, nr, out);
+	if (ret)
+		return freeze_not_started(req, tg, nr, ret, out);
+	ret = flush_phase(tg, nr, out);
+	if (!ret)
+		ret = freeze_phase(tg, nr, out);
+	return freeze_finish(ret, out);
 }
 
 /* THAW */
 
-int sf_thaw(const char *exec_id, bool force, sf_status_fn fn, void *arg,
-	    struct sf_error *err)
+static int check_can_thaw(const char *exec_id, bool force,
+			  struct sf_outcome *out)
 {
-	struct sf_status st;
-	unsigned int thawed;
-	s64 held_ms;
-	int ret = 0;
-
-	set_error(err, -1, NULL);
-	mutex_lock(&sf.lock);
+	lockdep_assert_held(&sf.lock);
 	switch (sf.state) {
 	case SNAPFREEZE_STATE_IDLE:
-		set_error(err, -1, "nothing is frozen");
-		ret = -ENOENT;
-		goto out;
+		set_outcome_error(out, -1, "nothing is frozen");
+		return -ENOENT;
 	case SNAPFREEZE_STATE_FREEZING:
-		set_error(err, -1, "a freeze is in progress");
-		ret = -EBUSY;
-		goto out;
+		set_outcome_error(out, -1, "a freeze is in progress");
+		return -EBUSY;
 	default:
 		break;
 	}
 	if (!force && strcmp(exec_id, sf.exec_id)) {
-		set_error(err, -1, "execution id does not match the frozen set");
-		ret = -ESRCH;
-		goto out;
+		set_outcome_error(out, -1,
+				  "execution id does not match the frozen set");
+		return -ESRCH;
 	}
+	return 0;
+}
 
-	if (fn) {
-		fill_status(&st, sf.targets, sf.nr_targets);
-		ret = fn(&st, arg);
-		if (ret)
-			goto out;
-	}
+static int thaw_frozen_set(struct sf_outcome *out)
+{
+	unsigned int thawed;
+	s64 held_ms;
+	int ret;
 
-	if (sf.state == SNAPFREEZE_STATE_AUTO_THAWED) {
-		pr_info("execution %s: reported its auto-thaw\n", sf.exec_id);
-		set_idle();
-		goto out;
-	}
-
-	ret = thaw_targets(sf.targets, sf.nr_targets, &thawed);
+	ret = thaw_held(&thawed);
 	if (ret) {
 		/* Stay FROZEN with what is left: THAW can be repeated. */
-		set_error(err, -1, "thawing a filesystem failed");
-		goto out;
+		set_outcome_error(out, -1, "thawing a filesystem failed");
+		return ret;
 	}
 	hrtimer_try_to_cancel(&sf.timer);
 	held_ms = ktime_ms_delta(ktime_get_boottime(), sf.frozen_at);
@@ -741,35 +845,62 @@ int sf_thaw(const char *exec_id, bool force, sf_status_fn fn, void *arg,
 		thawed, sf.exec_id, held_ms,
 		paths_string(sf.targets, sf.nr_targets));
 	sf.thaws++;
-	sf_netlink_notify(SNAPFREEZE_EVENT_THAWED, sf.exec_id,
-			  SNAPFREEZE_THAW_REQUEST, 0);
-	set_idle();
-out:
+	post_event(SNAPFREEZE_EVENT_THAWED, sf.exec_id, SNAPFREEZE_THAW_REQUEST,
+		   0);
+	return 0;
+}
+
+int sf_thaw(const char *exec_id, bool force, struct sf_outcome *out)
+{
+	enum snapfreeze_state found;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	set_outcome_error(out, -1, NULL);
+	mutex_lock(&sf.lock);
+	ret = check_can_thaw(exec_id, force, out);
+	if (ret)
+		goto out_unlock;
+	found = sf.state;
+	if (found == SNAPFREEZE_STATE_AUTO_THAWED)
+		pr_info("execution %s: reported its auto-thaw\n", sf.exec_id);
+	else
+		ret = thaw_frozen_set(out);
+	fill_status(&out->st);
+	out->st.state = found;
+	if (!ret)
+		set_idle(out);
+out_unlock:
 	mutex_unlock(&sf.lock);
 	return ret;
 }
+
+/* Module init and exit */
 
 int sf_freezeset_init(void)
 {
 	mutex_init(&sf.lock);
 	sf.state = SNAPFREEZE_STATE_IDLE;
 	INIT_WORK(&sf.deadline_work, deadline_workfn);
+	INIT_WORK(&sf.release_work, release_workfn);
 	hrtimer_setup(&sf.timer, deadline_fire, CLOCK_BOOTTIME,
 		      HRTIMER_MODE_ABS);
 	/*
 	 * Unbound and with a rescuer: the deadline must run even when the
 	 * machine is short of memory and every other worker is blocked on
-	 * a frozen filesystem.  Not freezable: suspend must not stop it.
+	 * a frozen filesystem.  Not freezable: suspend must not stop it
+	 * (docs/kernels.md).
 	 */
 	sf.wq = alloc_workqueue("snapfreeze", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!sf.wq)
 		return -ENOMEM;
 	/*
 	 * Flushing syncs filesystems, which flush workqueues of their own
-	 * that may have no rescuer: not allowed from a WQ_MEM_RECLAIM one.
+	 * that may have no rescuer, and a release may run ->kill_sb(): not
+	 * allowed from a WQ_MEM_RECLAIM one.
 	 */
-	sf.flush_wq = alloc_workqueue("snapfreeze_flush", WQ_UNBOUND, 0);
-	if (!sf.flush_wq)
+	sf.io_wq = alloc_workqueue("snapfreeze_io", WQ_UNBOUND, 0);
+	if (!sf.io_wq)
 		goto err_wq;
 	return 0;
 
@@ -778,21 +909,41 @@ err_wq:
 	return -ENOMEM;
 }
 
+/* Unloading: thaw, trying for a while if a thaw fails. */
+static void thaw_for_unload(void)
+{
+	unsigned int tries;
+
+	lockdep_assert_held(&sf.lock);
+	for (tries = 0; tries < SF_UNLOAD_RETRIES; tries++) {
+		force_thaw(SNAPFREEZE_THAW_SHUTDOWN, -ESHUTDOWN, "shutdown");
+		if (!count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED))
+			return;
+		mutex_unlock(&sf.lock);
+		msleep(SF_THAW_RETRY_MS);
+		mutex_lock(&sf.lock);
+	}
+	pr_crit("unloading with %u filesystem(s) of execution %s still frozen\n",
+		count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED), sf.exec_id);
+}
+
 void sf_freezeset_uninit(void)
 {
-	unsigned int stuck;
+	struct sf_outcome last = { .target = -1 };
 
 	mutex_lock(&sf.lock);
-	force_thaw(SNAPFREEZE_THAW_SHUTDOWN, -ESHUTDOWN, "shutdown");
-	stuck = count_frozen(sf.targets, sf.nr_targets);
-	if (stuck)
-		pr_crit("unloading with %u filesystem(s) of execution %s still frozen\n",
-			stuck, sf.exec_id);
+	sf.dying = true;
+	thaw_for_unload();
 	/* Idle: neither the timer nor the work can re-arm anything now. */
-	set_idle();
+	set_idle(&last);
+	if (sf.pinned) {
+		sf.pinned = false;
+		module_put(THIS_MODULE);
+	}
 	mutex_unlock(&sf.lock);
 	hrtimer_cancel(&sf.timer);
 	cancel_work_sync(&sf.deadline_work);
-	destroy_workqueue(sf.flush_wq);
+	sf_outcome_release(&last);
+	destroy_workqueue(sf.io_wq);
 	destroy_workqueue(sf.wq);
 }

@@ -2,72 +2,76 @@
 /*
  * The freeze set: the one group of filesystems snapfreeze holds frozen, its
  * state machine, auto-thaw deadline and counters.  Callers (netlink, sysfs,
- * main) see only this interface; no netlink or sysfs code lives behind it.
+ * main) see only this interface; the set reports its transitions through
+ * events.h and knows nothing of netlink or sysfs.
  */
 #ifndef _SNAPFREEZE_FREEZESET_H
 #define _SNAPFREEZE_FREEZESET_H
 
 #include <linux/types.h>
-#include <linux/workqueue.h>
 #include <uapi/linux/snapfreeze.h>
 
-struct super_block;
+#include "target.h"
 
-/* One filesystem of a set (or of a dry run's plan). */
-struct sf_target {
-	struct super_block *sb;	/* active reference, NULL once released */
-	char *path;		/* the first request path naming this sb */
-	unsigned int req_index;	/* that path's position in the request */
-	dev_t dev;
-	char fstype[32];
-	char sb_id[32];
-	bool frozen;		/* we hold a freeze of sb */
-	int flush_err;
-	struct work_struct flush_work;
-};
+#define SF_LAST_ERROR_LEN 160
 
-/* A consistent view of the set, valid only inside an sf_status_fn. */
+/* A copy of the set's state, taken under its lock. */
 struct sf_status {
 	enum snapfreeze_state state;
-	const char *exec_id;	/* NULL when idle */
-	const struct sf_target *targets;
-	unsigned int nr_targets;
+	char exec_id[SNAPFREEZE_EXEC_ID_MAX + 1];	/* "" when idle */
 	u32 timeout_ms;
 	u32 remaining_ms;
+	u32 held_by_other;	/* targets another holder kept frozen */
 	u64 frozen_since_ns;	/* CLOCK_REALTIME, 0 unless frozen */
 	u64 thawed_at_ns;	/* CLOCK_REALTIME, 0 unless auto-thawed */
 	enum snapfreeze_thaw_reason thaw_reason;
-	u64 flush_ns;
-	u64 freeze_ns;
+	u64 flush_ns;		/* the last freeze's flush phase */
+	u64 freeze_ns;		/* its freeze window */
+	u64 skew_ns;		/* first target frozen to last */
 	u64 freezes;
 	u64 thaws;
 	u64 auto_thaws;
 	u64 failures;
-	const char *last_error;	/* "" when none */
+	char last_error[SF_LAST_ERROR_LEN];	/* "" when none */
 };
 
-/* Called with the set locked; may sleep and allocate. */
-typedef int (*sf_status_fn)(const struct sf_status *st, void *arg);
+/*
+ * Look at the live set.  @fn runs with the set locked: it must not
+ * allocate or wait for anything (the deadline and THAW need that lock while
+ * filesystems are frozen), so it fills a buffer sized beforehand.
+ */
+typedef int (*sf_view_fn)(const struct sf_status *st,
+			   const struct sf_target *tg, unsigned int nr,
+			   void *arg);
+int sf_view(sf_view_fn fn, void *arg);
 
 struct sf_freeze_req {
 	unsigned int nr_paths;
 	const char *paths[SNAPFREEZE_MAX_TARGETS];
+	unsigned int levels[SNAPFREEZE_MAX_TARGETS];
 	const char *exec_id;
 	u32 timeout_ms;
 	bool dry_run;
 };
 
-/* Why a request failed, for the caller's error report. */
-struct sf_error {
-	int target;		/* request index of the target at fault, or -1 */
-	const char *msg;	/* static text */
+/*
+ * What a FREEZE or THAW did, for its reply, owned by the caller until
+ * sf_outcome_release().  @targets is a dry run's plan, or the set a THAW
+ * thawed; NULL otherwise (a FREEZE's set is live: see sf_view()).
+ */
+struct sf_outcome {
+	struct sf_status st;	/* THAW: st.state is the state it found */
+	struct sf_target *targets;
+	unsigned int nr;
+	int target;		/* on error: request index at fault, or -1 */
+	const char *msg;	/* on error: why, static text */
 };
 
-int sf_freeze(const struct sf_freeze_req *req, sf_status_fn fn, void *arg,
-	      struct sf_error *err);
-int sf_thaw(const char *exec_id, bool force, sf_status_fn fn, void *arg,
-	    struct sf_error *err);
-int sf_status_call(sf_status_fn fn, void *arg);
+int sf_freeze(const struct sf_freeze_req *req, struct sf_outcome *out);
+int sf_thaw(const char *exec_id, bool force, struct sf_outcome *out);
+/* Drops the outcome's superblock references: call it with no lock held. */
+void sf_outcome_release(struct sf_outcome *out);
+
 void sf_emergency_thaw(void);
 void sf_shutdown(const char *why);
 

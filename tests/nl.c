@@ -335,6 +335,16 @@ uint32_t sf_put_raw(struct nlmsghdr *nlh, uint16_t type, const void *data,
 
 /* ---- parsing replies and events --------------------------------------- */
 
+static bool target_u64(const struct nlattr *attr, struct sf_target_info *t,
+		       uint64_t *val)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+		return false;
+	t->has_timings = true;
+	*val = mnl_attr_get_u64(attr);
+	return true;
+}
+
 static int target_attr_cb(const struct nlattr *attr, void *data)
 {
 	struct sf_status *st = data;
@@ -367,6 +377,24 @@ static int target_attr_cb(const struct nlattr *attr, void *data)
 			goto bad;
 		t->has_minor = true;
 		t->minor = mnl_attr_get_u32(attr);
+		break;
+	case SNAPFREEZE_TARGET_A_STATE:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			goto bad;
+		t->has_state = true;
+		t->state = mnl_attr_get_u32(attr);
+		break;
+	case SNAPFREEZE_TARGET_A_FLUSH_NS:
+		if (!target_u64(attr, t, &t->flush_ns))
+			goto bad;
+		break;
+	case SNAPFREEZE_TARGET_A_FREEZE_NS:
+		if (!target_u64(attr, t, &t->freeze_ns))
+			goto bad;
+		break;
+	case SNAPFREEZE_TARGET_A_FROZEN_AT_NS:
+		if (!target_u64(attr, t, &t->frozen_at_ns))
+			goto bad;
 		break;
 	}
 	return MNL_CB_OK;
@@ -470,6 +498,12 @@ static int status_attr_cb(const struct nlattr *attr, void *data)
 	case SNAPFREEZE_A_FREEZE_NS:
 		get_u64(attr, st, &st->has_freeze_ns, &st->freeze_ns);
 		break;
+	case SNAPFREEZE_A_SKEW_NS:
+		get_u64(attr, st, &st->has_skew_ns, &st->skew_ns);
+		break;
+	case SNAPFREEZE_A_HELD_BY_OTHER:
+		get_u32(attr, st, &st->has_held_by_other, &st->held_by_other);
+		break;
 	case SNAPFREEZE_A_FREEZES:
 		get_u64(attr, st, &st->has_counters, &st->freezes);
 		break;
@@ -522,19 +556,25 @@ int sf_nl_request(struct sf_nl *nl, struct nlmsghdr *nlh,
 	return -res->error;
 }
 
-int sf_freeze(struct sf_nl *nl, const char *const *paths, unsigned int n,
-	      const char *id, uint32_t timeout_ms, uint32_t flags,
-	      struct sf_result *res, uint32_t *offsets)
+int sf_freeze_levels(struct sf_nl *nl, const char *const *paths,
+		     const uint32_t *levels, unsigned int n, const char *id,
+		     uint32_t timeout_ms, uint32_t flags, struct sf_result *res,
+		     uint32_t *offsets)
 {
 	char buf[SF_MSG_SIZE];
 	struct nlmsghdr *nlh = sf_msg_new(nl, buf, SNAPFREEZE_CMD_FREEZE);
+	struct nlattr *nest;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		uint32_t off = sf_put_target(nlh, paths[i]);
-
+		nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
+		mnl_attr_put_strz(nlh, SNAPFREEZE_TARGET_A_PATH, paths[i]);
+		if (levels)
+			mnl_attr_put_u32(nlh, SNAPFREEZE_TARGET_A_LEVEL,
+					 levels[i]);
+		mnl_attr_nest_end(nlh, nest);
 		if (offsets)
-			offsets[i] = off;
+			offsets[i] = sf_attr_offset(nlh, nest);
 	}
 	if (id)
 		mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, id);
@@ -543,6 +583,14 @@ int sf_freeze(struct sf_nl *nl, const char *const *paths, unsigned int n,
 	if (flags)
 		mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS, flags);
 	return sf_nl_request(nl, nlh, res);
+}
+
+int sf_freeze(struct sf_nl *nl, const char *const *paths, unsigned int n,
+	      const char *id, uint32_t timeout_ms, uint32_t flags,
+	      struct sf_result *res, uint32_t *offsets)
+{
+	return sf_freeze_levels(nl, paths, NULL, n, id, timeout_ms, flags, res,
+				offsets);
 }
 
 int sf_thaw(struct sf_nl *nl, const char *id, uint32_t flags,

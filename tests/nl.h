@@ -29,8 +29,10 @@ struct sf_target_info {
 	char path[256];
 	char fstype[32];
 	char sb_id[64];
-	bool has_major, has_minor;
+	bool has_major, has_minor, has_state, has_timings;
 	uint32_t major, minor;
+	uint32_t state;			/* enum snapfreeze_target_state */
+	uint64_t flush_ns, freeze_ns, frozen_at_ns;
 };
 
 /* A GET reply, a FREEZE/THAW reply or an event, as parsed. */
@@ -40,6 +42,7 @@ struct sf_status {
 	bool has_state, has_exec_id, has_timeout, has_frozen_since;
 	bool has_remaining, has_thawed_at, has_thaw_reason, has_flush_ns;
 	bool has_freeze_ns, has_counters, has_last_error, has_event, has_errno;
+	bool has_skew_ns, has_held_by_other;
 	uint32_t state;
 	char exec_id[64];
 	unsigned int ntargets;
@@ -49,7 +52,8 @@ struct sf_status {
 	uint32_t remaining_ms;
 	uint64_t thawed_at;
 	uint32_t thaw_reason;
-	uint64_t flush_ns, freeze_ns;
+	uint64_t flush_ns, freeze_ns, skew_ns;
+	uint32_t held_by_other;
 	uint64_t freezes, thaws, auto_thaws, failures;
 	char last_error[256];
 	uint32_t event;
@@ -93,6 +97,11 @@ int sf_nl_request(struct sf_nl *nl, struct nlmsghdr *nlh,
 int sf_freeze(struct sf_nl *nl, const char *const *paths, unsigned int n,
 	      const char *id, uint32_t timeout_ms, uint32_t flags,
 	      struct sf_result *res, uint32_t *offsets);
+/* The same, with each target's SNAPFREEZE_TARGET_A_LEVEL (NULL: none). */
+int sf_freeze_levels(struct sf_nl *nl, const char *const *paths,
+		     const uint32_t *levels, unsigned int n, const char *id,
+		     uint32_t timeout_ms, uint32_t flags, struct sf_result *res,
+		     uint32_t *offsets);
 int sf_thaw(struct sf_nl *nl, const char *id, uint32_t flags,
 	    struct sf_result *res);
 int sf_get(struct sf_nl *nl, struct sf_result *res);

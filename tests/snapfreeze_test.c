@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/genetlink.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -430,8 +431,15 @@ struct unpriv_report {
 	int freeze, dry_run, thaw, force, get;	/* negative errnos */
 	int freeze_msg_ok;		/* "CAP_SYS_ADMIN required" */
 	uint32_t get_state;
-	char get_id[64];
+	int get_has_id, get_ntargets, get_has_error;	/* must all be 0 */
+	int join;			/* joining the events group */
+	int sysfs[3];			/* reading the root-only sysfs files */
 	int control;			/* writing the control file */
+};
+
+/* The sysfs files only root may read: ids, paths, errors. */
+static const char *const root_only_files[] = {
+	"execution_id", "targets", "last_error",
 };
 
 static void unpriv_child(int fd, bool nobody, bool try_control,
@@ -454,7 +462,17 @@ static void unpriv_child(int fd, bool nobody, bool try_control,
 		r.force = sf_thaw(nl, NULL, SNAPFREEZE_F_FORCE, res);
 		r.get = sf_get(nl, res);
 		r.get_state = res->st.state;
-		snprintf(r.get_id, sizeof(r.get_id), "%s", res->st.exec_id);
+		r.get_has_id = res->st.has_exec_id;
+		r.get_ntargets = res->st.ntargets;
+		r.get_has_error = res->st.has_last_error;
+		r.join = sf_nl_join_events(nl);
+		for (int i = 0; i < 3; i++) {
+			char path[PATH_MAX], buf[64];
+
+			snprintf(path, sizeof(path), SYSFS "/%s",
+				 root_only_files[i]);
+			r.sysfs[i] = read_text(path, buf, sizeof(buf));
+		}
 		if (try_control)
 			r.control = write_text(SYSFS "/control", "thaw");
 	}
@@ -486,6 +504,42 @@ static bool unpriv_run(bool nobody, bool try_control, const char *target,
 	return ok;
 }
 
+/*
+ * Whether anyone may join the events group: kernels without
+ * GENL_MCAST_CAP_SYS_ADMIN cannot restrict it, and there events carry no
+ * execution id.  Asked once, of a child that became nobody.
+ */
+static bool events_open_to_all(void)
+{
+	static int open = -1;
+	int p[2], ret = -1;
+	pid_t pid;
+
+	if (open >= 0 || pipe(p))
+		return open > 0;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct sf_nl *nl;
+
+		close(p[0]);
+		ret = become_nobody() && (nl = sf_nl_open()) ?
+		      sf_nl_join_events(nl) : -EIO;
+		_exit(write(p[1], &ret, sizeof(ret)) == sizeof(ret) ? 0 : 1);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &ret, sizeof(ret)) != sizeof(ret))
+		ret = -EIO;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	open = ret == 0;
+	return open;
+}
+
+/* The execution id an event carries for @id (module netlink.c). */
+#define EVENT_ID(id) (events_open_to_all() ? "" : (id))
+
 /* ---- setup and teardown shared by the fixtures ------------------------- */
 
 static void reset_module(struct ctx *c)
@@ -516,6 +570,9 @@ static const char *disk_dir(struct ctx *c, int d)
 	}
 	return c->dirs[d];
 }
+
+/* Fault injection off again (hardening tests). */
+static void faults_clear(void);
 
 static bool ctx_setup(struct __test_metadata *_metadata, struct ctx *c)
 {
@@ -558,6 +615,7 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 	}
 	if (module_loaded() && c->min_timeout[0])
 		write_text(PARAMS "/min_timeout_ms", c->min_timeout);
+	faults_clear();
 	if (module_loaded()) {
 		if (c->nl) {
 			sf_nl_close(c->nl);
@@ -1029,7 +1087,7 @@ SF_TEST(fs, dry_run, 60)
 }
 
 static void expect_unpriv(struct __test_metadata *_metadata,
-			  const struct unpriv_report *r)
+			  const struct unpriv_report *r, bool nobody)
 {
 	EXPECT_TRUE(r->dropped);
 	EXPECT_EQ(0, r->nl_open);
@@ -1038,13 +1096,24 @@ static void expect_unpriv(struct __test_metadata *_metadata,
 	EXPECT_EQ(-EPERM, r->dry_run);
 	EXPECT_EQ(-EPERM, r->thaw);
 	EXPECT_EQ(-EPERM, r->force);
-	/* GET works for anyone and sees the set. */
+	/* GET works for anyone and sees the state, not ids, paths, errors. */
 	EXPECT_EQ(0, r->get);
 	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, r->get_state);
-	EXPECT_STREQ(ID_A, r->get_id);
+	EXPECT_FALSE(r->get_has_id);
+	EXPECT_EQ(0, r->get_ntargets);
+	EXPECT_FALSE(r->get_has_error);
+	/* Where the kernel can restrict the events group, it is restricted. */
+	if (!events_open_to_all())
+		EXPECT_EQ(-EPERM, r->join);
+	/* The root-only sysfs files: mode 0400, so any uid but 0 is out. */
+	for (int i = 0; nobody && i < 3; i++)
+		EXPECT_EQ(-EACCES, r->sysfs[i]);
 }
 
-/* Test that callers without CAP_SYS_ADMIN can only GET. */
+/*
+ * Test that callers without CAP_SYS_ADMIN can only GET, and see neither
+ * the execution id, the paths nor the last error (GET or sysfs).
+ */
 SF_TEST(fs, unprivileged, 60)
 {
 	struct ctx *c = &self->c;
@@ -1057,9 +1126,9 @@ SF_TEST(fs, unprivileged, 60)
 	EXPECT_TRUE(writer_blocked(c, w));
 
 	ASSERT_TRUE(unpriv_run(false, false, self->mnt, ID_A, &r));
-	expect_unpriv(_metadata, &r);
+	expect_unpriv(_metadata, &r, false);
 	ASSERT_TRUE(unpriv_run(true, false, self->mnt, ID_A, &r));
-	expect_unpriv(_metadata, &r);
+	expect_unpriv(_metadata, &r, true);
 
 	EXPECT_TRUE(writer_blocked(c, w));
 	st = get_status(_metadata, c);
@@ -1152,11 +1221,11 @@ SF_TEST(fs, auto_thaw, 60)
 
 	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_FROZEN, ev.event);
-	EXPECT_STREQ(ID_A, ev.exec_id);
+	EXPECT_STREQ(EVENT_ID(ID_A), ev.exec_id);
 	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_CMD_EVENT, ev.cmd);
 	EXPECT_EQ(SNAPFREEZE_EVENT_AUTO_THAWED, ev.event);
-	EXPECT_STREQ(ID_A, ev.exec_id);
+	EXPECT_STREQ(EVENT_ID(ID_A), ev.exec_id);
 	EXPECT_EQ(SNAPFREEZE_THAW_DEADLINE, ev.thaw_reason);
 	EXPECT_TRUE(wait_uevent(_metadata, uev, 2000, ID_A));
 
@@ -1442,7 +1511,7 @@ SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
 	if (!ret) {
 		EXPECT_EQ(SNAPFREEZE_EVENT_FAILED, ev.event);
 		EXPECT_EQ(EBUSY, ev.err);
-		EXPECT_STREQ(ID_A, ev.exec_id);
+		EXPECT_STREQ(EVENT_ID(ID_A), ev.exec_id);
 	}
 	sf_nl_close(events);
 }
@@ -1473,225 +1542,11 @@ SF_TEST(sf, thaw_idle_and_twice, 60)
 	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_THAWED, ev.event);
 	EXPECT_EQ(SNAPFREEZE_THAW_REQUEST, ev.thaw_reason);
-	EXPECT_STREQ(SNAPFREEZE_EXEC_ID_NONE, ev.exec_id);
+	EXPECT_STREQ(EVENT_ID(SNAPFREEZE_EXEC_ID_NONE), ev.exec_id);
 	sf_nl_close(events);
 }
 
-/*
- * Send @nlh, expect @err (and @msg, and the extack offset @off if not -1),
- * and check that nothing was frozen or counted as frozen.
- */
-static void expect_rejected(struct __test_metadata *_metadata, struct ctx *c,
-			    const char *what, struct nlmsghdr *nlh, int err,
-			    const char *msg, long long off)
-{
-	struct sf_result *r = new_res();
-	struct sf_status before, after;
-	int ret;
 
-	ASSERT_NE(NULL, r);
-	before = get_status(_metadata, c);
-	ret = sf_nl_request(c->nl, nlh, r);
-	if (ret != -err)
-		TH_LOG("%s: expected %s, got %d (%s) \"%s\"", what,
-		       strerror(err), ret, strerror(-ret), r->msg);
-	EXPECT_EQ(-err, ret);
-	if (msg) {
-		if (strcmp(msg, r->msg))
-			TH_LOG("%s: extack \"%s\"", what, r->msg);
-		EXPECT_STREQ(msg, r->msg);
-	}
-	if (off >= 0) {
-		EXPECT_TRUE(r->has_offset);
-		EXPECT_EQ(off, (long long)r->offset);
-	}
-	after = get_status(_metadata, c);
-	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, after.state);
-	EXPECT_EQ(before.freezes, after.freezes);
-	if (after.state != SNAPFREEZE_STATE_IDLE)
-		reset_module(c);
-	free(r);
-}
-
-/* Test that malformed FREEZE requests get a clean error and change nothing. */
-SF_TEST(sf, malformed_requests, 60)
-{
-	struct ctx *c = &self->c;
-	char buf[SF_MSG_SIZE], *longpath;
-	struct nlmsghdr *nlh;
-	struct nlattr *nest;
-	uint32_t off;
-	uint8_t u8 = 100;
-	uint64_t u64 = 1000;
-	int i;
-
-	/* No targets at all. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	expect_rejected(_metadata, c, "no targets", nlh, EINVAL,
-			"FREEZE needs at least one target", -1);
-
-	/* Execution id missing. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	expect_rejected(_metadata, c, "no exec id", nlh, EINVAL,
-			"execution id missing", -1);
-
-	/* Bad execution ids, each pointed at. */
-	{
-		static const char *const bad_ids[] = {
-			"none", "", "1234", "NONE",
-			"123e4567-e89b-12d3-a456-42661417400g",
-			"123e4567-e89b-12d3-a456-4266141740000",
-			"123e4567+e89b-12d3-a456-426614174000",
-			"123e4567-e89b-12d3-a456-42661417400",
-		};
-
-		for (i = 0; i < (int)ARRAY_SIZE(bad_ids); i++) {
-			nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-			sf_put_target(nlh, self->ext4);
-			off = sf_put_raw(nlh, SNAPFREEZE_A_EXEC_ID, bad_ids[i],
-					 strlen(bad_ids[i]) + 1);
-			/* Too long for the policy may be its own message. */
-			expect_rejected(_metadata, c, bad_ids[i], nlh, EINVAL,
-					strlen(bad_ids[i]) > SNAPFREEZE_EXEC_ID_MAX ?
-					NULL : "execution id must be None or a UUID",
-					off);
-		}
-	}
-
-	/* TIMEOUT as a u8, as a u64 and as a string. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u8, sizeof(u8));
-	expect_rejected(_metadata, c, "timeout u8", nlh, EINVAL, NULL, off);
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u64, sizeof(u64));
-	expect_rejected(_metadata, c, "timeout u64", nlh, EINVAL, NULL, off);
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, "1000", 5);
-	expect_rejected(_metadata, c, "timeout string", nlh, EINVAL, NULL, off);
-
-	/* TARGET not nested: the path directly. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	off = sf_put_raw(nlh, SNAPFREEZE_A_TARGET, self->ext4,
-			 strlen(self->ext4) + 1);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	expect_rejected(_metadata, c, "target not nested", nlh, EINVAL, NULL, -1);
-
-	/* A target nest without a path, and with an empty path. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
-	mnl_attr_nest_end(nlh, nest);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	expect_rejected(_metadata, c, "target without path", nlh, EINVAL,
-			"target path missing or empty", -1);
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	off = sf_put_target(nlh, "");
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	expect_rejected(_metadata, c, "empty path", nlh, EINVAL,
-			"target path missing or empty", off);
-
-	/* Path not NUL-terminated. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
-	mnl_attr_put(nlh, SNAPFREEZE_TARGET_A_PATH, strlen(self->ext4),
-		     self->ext4);
-	mnl_attr_nest_end(nlh, nest);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	expect_rejected(_metadata, c, "path without NUL", nlh, EINVAL, NULL, -1);
-
-	/* Unknown flag bits. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS, 1U << 7);
-	expect_rejected(_metadata, c, "unknown flag", nlh, EINVAL, NULL, -1);
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS,
-			 SNAPFREEZE_F_DRY_RUN | (1U << 31));
-	expect_rejected(_metadata, c, "unknown flag + dry run", nlh, EINVAL,
-			NULL, -1);
-
-	/* An attribute type beyond the family's. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, self->ext4);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	mnl_attr_put_u32(nlh, SNAPFREEZE_A_MAX + 1, 0);
-	expect_rejected(_metadata, c, "unknown attribute", nlh, EINVAL, NULL, -1);
-
-	/* 65 targets. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	for (i = 0; i < SNAPFREEZE_MAX_TARGETS + 1; i++)
-		sf_put_target(nlh, self->ext4);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	expect_rejected(_metadata, c, "65 targets", nlh, E2BIG,
-			"too many targets", -1);
-
-	/* A path longer than PATH_MAX. */
-	longpath = malloc(PATH_MAX + 64);
-	ASSERT_NE(NULL, longpath);
-	longpath[0] = '/';
-	memset(longpath + 1, 'a', PATH_MAX + 62);
-	longpath[PATH_MAX + 63] = '\0';
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-	sf_put_target(nlh, longpath);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	{
-		struct sf_result *r = new_res();
-		int ret;
-
-		ASSERT_NE(NULL, r);
-		ret = sf_nl_request(c->nl, nlh, r);
-		TH_LOG("PATH_MAX+ path: %d \"%s\"", ret, r->msg);
-		EXPECT_TRUE(ret == -ENAMETOOLONG || ret == -EINVAL ||
-			    ret == -ERANGE);
-		EXPECT_NE(0, strlen(r->msg));
-		free(r);
-		EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
-	}
-	free(longpath);
-
-	/* Timeouts out of bounds. */
-	{
-		static const uint32_t bad_tmo[] = { 0, 1, 99, 3600001,
-						    0xffffffffU };
-
-		for (i = 0; i < (int)ARRAY_SIZE(bad_tmo); i++) {
-			char what[32];
-
-			snprintf(what, sizeof(what), "timeout %u", bad_tmo[i]);
-			nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_FREEZE);
-			sf_put_target(nlh, self->ext4);
-			mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-			off = sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS,
-					 &bad_tmo[i], sizeof(bad_tmo[i]));
-			expect_rejected(_metadata, c, what, nlh, ERANGE,
-					bad_tmo[i] ? "timeout outside the module's bounds"
-						   : NULL, off);
-		}
-	}
-
-	/* THAW: unknown flags, id of the wrong type. */
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_THAW);
-	mnl_attr_put_strz(nlh, SNAPFREEZE_A_EXEC_ID, ID_A);
-	mnl_attr_put_u32(nlh, SNAPFREEZE_A_FLAGS, 1U << 9);
-	expect_rejected(_metadata, c, "thaw unknown flag", nlh, EINVAL, NULL, -1);
-	nlh = sf_msg_new(c->nl, buf, SNAPFREEZE_CMD_THAW);
-	mnl_attr_put_u32(nlh, SNAPFREEZE_A_EXEC_ID, 7);
-	expect_rejected(_metadata, c, "thaw id u32", nlh, EINVAL, NULL, -1);
-
-	/* Still fully usable afterwards. */
-	EXPECT_TRUE(writable(c, self->ext4_dir));
-}
 
 /* Test the 64-target limit exactly: 64 identical targets freeze one filesystem. */
 SF_TEST(sf, max_targets, 60)
@@ -2045,6 +1900,969 @@ SF_TEST(sf, rmmod_while_frozen, 90)
 	EXPECT_TRUE(writer_blocked(c, w));
 	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
 	EXPECT_TRUE(writer_done(c, w));
+}
+
+/* ===================================================================== */
+/* Hardening: what a review of the module found, each provoked.          */
+/* ===================================================================== */
+
+/*
+ * A filesystem on a loop device backed by a file in @host_dir:
+ *
+ *   host filesystem --- s->img --- s->dev (/dev/loopN) --- ext4 at s->mnt
+ */
+struct stack {
+	char img[PATH_MAX], mnt[64], dev[64], dir[PATH_MAX + 8];
+};
+
+static bool stack_setup(struct stack *s, const char *host_dir, const char *tag)
+{
+	char cmd[PATH_MAX + 32];
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->img, sizeof(s->img), "%s/%s.img", host_dir, tag);
+	snprintf(s->mnt, sizeof(s->mnt), "/mnt/sf-%s-%d", tag, getpid());
+	if (run("truncate -s 64M '%s' && mkfs.ext4 -q -F '%s'", s->img, s->img))
+		return false;
+	run("modprobe loop 2>/dev/null");
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s'", s->img);
+	fflush(NULL);
+	f = popen(cmd, "r");
+	if (!f)
+		return false;
+	if (!fgets(s->dev, sizeof(s->dev), f))
+		s->dev[0] = '\0';
+	pclose(f);
+	s->dev[strcspn(s->dev, "\n")] = '\0';
+	snprintf(s->dir, sizeof(s->dir), "%s/d", s->mnt);
+	return s->dev[0] && !mkdir(s->mnt, 0755) &&
+	       !run("mount -t ext4 '%s' '%s'", s->dev, s->mnt) &&
+	       !mkdir(s->dir, 0755);
+}
+
+static void stack_teardown(struct stack *s)
+{
+	run("umount '%s' 2>/dev/null", s->mnt);
+	rmdir(s->mnt);
+	if (s->dev[0])
+		run("losetup -d '%s' 2>/dev/null", s->dev);
+}
+
+/* Dirty data on @dir: a new file of @mb MB, not synced. */
+static int make_dirty(const char *dir, int mb)
+{
+	return run("dd if=/dev/zero of='%s/dirty' bs=1M count=%d status=none",
+		   dir, mb);
+}
+
+/* Wait up to @ms for the module's sysfs state to read @want. */
+static bool wait_state(const char *want, int ms)
+{
+	long long end = now_ms(CLOCK_MONOTONIC) + ms;
+	char buf[32];
+
+	do {
+		if (!strcmp(want, sysfs_str("state", buf, sizeof(buf))))
+			return true;
+		usleep(20 * 1000);
+	} while (now_ms(CLOCK_MONOTONIC) < end);
+	return false;
+}
+
+/* A FREEZE sent from a child, for requests that block. */
+struct bg_freeze {
+	pid_t pid;
+	int fd;
+};
+
+struct bg_result {
+	int ret;
+	char msg[256];
+	uint32_t offset;
+};
+
+static bool bg_freeze_start(struct bg_freeze *bg, const char *const *paths,
+			    const uint32_t *levels, unsigned int n, int tmo)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC))
+		return false;
+	fflush(NULL);
+	bg->pid = fork();
+	if (bg->pid == 0) {
+		struct sf_result *r = calloc(1, sizeof(*r));
+		struct sf_nl *nl = sf_nl_open();
+		struct bg_result res = { .ret = -EIO };
+
+		if (nl && r) {
+			res.ret = sf_freeze_levels(nl, paths, levels, n, ID_A,
+						   tmo, 0, r, NULL);
+			snprintf(res.msg, sizeof(res.msg), "%s", r->msg);
+			res.offset = r->has_offset ? r->offset : 0;
+		}
+		_exit(write(p[1], &res, sizeof(res)) == sizeof(res) ? 0 : 1);
+	}
+	close(p[1]);
+	bg->fd = p[0];
+	return bg->pid > 0;
+}
+
+static bool bg_freeze_wait(struct bg_freeze *bg, struct bg_result *res)
+{
+	bool ok = read(bg->fd, res, sizeof(*res)) == sizeof(*res);
+
+	close(bg->fd);
+	waitpid(bg->pid, NULL, 0);
+	return ok;
+}
+
+/* Fault injection (kmod/faults.h): only on kernels built for it. */
+#define FAULTS "/sys/kernel/debug/snapfreeze"
+
+static bool faults_available(void)
+{
+	return access(FAULTS "/fail_thaw/probability", W_OK) == 0;
+}
+
+/* Make fault @name fire the next @times times it is reached (0: never). */
+static int fault_set(const char *name, int times)
+{
+	static const char *const knobs[] = { "interval", "verbose", "times",
+					      "probability" };
+	char path[PATH_MAX], val[16];
+	int ret = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++) {
+		snprintf(path, sizeof(path), FAULTS "/%s/%s", name, knobs[i]);
+		snprintf(val, sizeof(val), "%d", i == 0 ? 1 : i == 1 ? 1 :
+			 i == 2 ? times : times ? 100 : 0);
+		ret = ret ?: write_text(path, val);
+	}
+	return ret;
+}
+
+/* A hook run as the last step of a test, whatever happened. */
+static void faults_clear(void)
+{
+	if (faults_available()) {
+		fault_set("fail_thaw", 0);
+		fault_set("freeze_late", 0);
+	}
+}
+
+/* The state of the target named @path in @st, or -1. */
+static int target_state(const struct sf_status *st, const char *path)
+{
+	for (unsigned int i = 0; i < st->ntargets; i++)
+		if (!strcmp(st->targets[i].path, path))
+			return st->targets[i].has_state ? st->targets[i].state : -1;
+	return -1;
+}
+
+/*
+ * Test that after an auto-thaw the module lets go of the filesystem at
+ * once: unmounted, it really shuts down (its device can be opened
+ * exclusively), while GET still reports the set's targets.
+ */
+SF_TEST(sf, auto_thaw_releases_filesystem, 60)
+{
+	struct ctx *c = &self->c;
+	struct stack s;
+	struct sf_status st;
+	int fd = -1;
+
+	ASSERT_TRUE(stack_setup(&s, self->ext4_dir, "release"));
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, 2000, 0, NULL, s.mnt));
+	ASSERT_TRUE(wait_state("auto-thawed", 8000));
+	ASSERT_EQ(0, run("umount '%s'", s.mnt));
+	for (int i = 0; i < 100 && fd < 0; i++) {
+		fd = open(s.dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+		if (fd < 0)
+			usleep(20 * 1000);
+	}
+	if (fd < 0)
+		TH_LOG("%s still busy: %s", s.dev, strerror(errno));
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, st.state);
+	ASSERT_EQ(1, st.ntargets);
+	EXPECT_STREQ(s.mnt, st.targets[0].path);
+	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAWED, target_state(&st, s.mnt));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
+	stack_teardown(&s);
+}
+
+/*
+ * Test that a target frozen by someone else after our FREEZE (a root
+ * user's `fsfreeze -f`, which nests on our hold on 6.6+) is reported as
+ * still frozen after our THAW, never as thawed.
+ */
+SF_TEST(fs, held_by_other_after_thaw, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_nl *events = sf_nl_open();
+	struct sf_status ev;
+	char hold[32];
+	int w, ret, lvl = -1;
+
+	ASSERT_NE(NULL, events);
+	ASSERT_EQ(0, sf_nl_join_events(events));
+	sysfs_str("freeze_hold", hold, sizeof(hold));
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->mnt));
+	w = writer_start(c, self->dir);
+	ret = run("fsfreeze -f '%s' 2>/dev/null", self->mnt);
+	TH_LOG("freeze hold %s: fsfreeze -f on our freeze exited %d", hold, ret);
+	ASSERT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	ASSERT_EQ(1, self->r->st.ntargets);
+	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));	/* frozen */
+	ASSERT_EQ(0, sf_nl_recv_event(events, &ev, 2000));
+	EXPECT_EQ(SNAPFREEZE_EVENT_THAWED, ev.event);
+	if (ret) {
+		/* Up to 6.5 the user's freeze is refused: nothing nests. */
+		EXPECT_STREQ("anonymous", hold);
+		EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAWED,
+			  self->r->st.targets[0].state);
+		EXPECT_EQ(0, self->r->st.held_by_other);
+		EXPECT_TRUE(writer_done(c, w));
+	} else {
+		EXPECT_STRNE("anonymous", hold);
+		EXPECT_EQ(SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER,
+			  self->r->st.targets[0].state);
+		EXPECT_EQ(1, self->r->st.held_by_other);
+		EXPECT_EQ(1, ev.held_by_other);
+		EXPECT_EQ(1, sysfs_num("held_by_other"));
+		EXPECT_TRUE(KMSG_FIND(c, &lvl, "is still frozen by another holder",
+				      self->mnt));
+		EXPECT_EQ(4, lvl);
+		EXPECT_TRUE(writer_blocked(c, w));
+		EXPECT_EQ(0, run("fsfreeze -u '%s'", self->mnt));
+		EXPECT_TRUE(writer_done(c, w));
+	}
+	sf_nl_close(events);
+}
+
+/* Test the same after an auto-thaw: GET and the THAW report say so. */
+SF_TEST(fs, held_by_other_after_auto_thaw, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	int w, ret;
+
+	/* Long enough for fsfreeze(8) to start under a slow emulator. */
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, 4000, 0, NULL, self->mnt));
+	ret = run("fsfreeze -f '%s' 2>/dev/null", self->mnt);
+	w = writer_start(c, self->dir);
+	ASSERT_TRUE(wait_state("auto-thawed", 10000));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(ret ? 0 : 1, st.held_by_other);
+	EXPECT_EQ(ret ? SNAPFREEZE_TARGET_STATE_THAWED :
+			SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER,
+		  target_state(&st, self->mnt));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(SNAPFREEZE_STATE_AUTO_THAWED, self->r->st.state);
+	EXPECT_EQ(ret ? 0 : 1, self->r->st.held_by_other);
+	if (!ret) {
+		EXPECT_TRUE(writer_blocked(c, w));
+		EXPECT_EQ(0, run("fsfreeze -u '%s'", self->mnt));
+	}
+	EXPECT_TRUE(writer_done(c, w));
+}
+
+/*
+ * Test that a target someone else freezes while the set is being frozen
+ * fails the FREEZE (EBUSY, pointing at it), instead of nesting silently.
+ * The window is made wide for real: the first level is a filesystem on a
+ * loop device whose backing file is on the ext4 disk, which the test
+ * freezes itself, so that level's freeze waits; meanwhile the test
+ * freezes the second level's target, then lets the first go on.
+ */
+SF_TEST(sf, frozen_by_other_during_freeze, 90)
+{
+	struct ctx *c = &self->c;
+	const char *other = disks[FS_EXT4B].mnt ?: disks[FS_XFS].mnt;
+	static const uint32_t levels[] = { 0, 1 };
+	const char *paths[2];
+	struct bg_freeze bg;
+	struct bg_result res;
+	struct stack s;
+
+	if (!other)
+		SKIP(return, "needs a second disk");
+	ASSERT_TRUE(stack_setup(&s, self->ext4_dir, "window"));
+	ASSERT_EQ(0, make_dirty(s.dir, 4));
+	paths[0] = s.mnt;
+	paths[1] = other;
+	ASSERT_EQ(0, run("fsfreeze -f '%s'", self->ext4));
+	ASSERT_TRUE(bg_freeze_start(&bg, paths, levels, 2, LONG_TMO));
+	usleep(500 * 1000);	/* the first level is stuck behind ext4 */
+	EXPECT_EQ(0, run("fsfreeze -f '%s'", other));
+	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->ext4));
+	ASSERT_TRUE(bg_freeze_wait(&bg, &res));
+	TH_LOG("FREEZE: %d \"%s\"", res.ret, res.msg);
+	EXPECT_EQ(-EBUSY, res.ret);
+	EXPECT_STREQ("filesystem is already frozen by someone else", res.msg);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+	EXPECT_TRUE(writable(c, s.dir));
+	/* Still frozen by its user, who thaws it. */
+	EXPECT_EQ(0, run("fsfreeze -u '%s'", other));
+	EXPECT_TRUE(writable(c, disk_dir(c, other == disks[FS_EXT4B].mnt ?
+					 FS_EXT4B : FS_XFS)));
+	stack_teardown(&s);
+}
+
+/*
+ * Test that levels freeze a stacked filesystem before the one holding
+ * its file, whatever the request order, and that the reply reports each
+ * target's timings and the set's window and skew.
+ */
+SF_TEST(sf, levels_freeze_stacked_first, 90)
+{
+	struct ctx *c = &self->c;
+	static const uint32_t levels[] = { 1, 0 };
+	const char *paths[2];
+	struct stack s;
+	struct sf_status st;
+	long long t0, elapsed;
+	int w1, w2;
+
+	ASSERT_TRUE(stack_setup(&s, self->ext4_dir, "levels"));
+	ASSERT_EQ(0, make_dirty(s.dir, 4));
+	paths[0] = self->ext4;		/* the host first in the request */
+	paths[1] = s.mnt;
+	t0 = now_ms(CLOCK_MONOTONIC);
+	ASSERT_EQ(0, sf_freeze_levels(c->nl, paths, levels, 2, ID_A, 5000, 0,
+				      self->r, NULL));
+	elapsed = now_ms(CLOCK_MONOTONIC) - t0;
+	TH_LOG("FREEZE took %lld ms", elapsed);
+	EXPECT_GT(5000, elapsed);
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	ASSERT_EQ(2, st.ntargets);
+	/* Reported in freezing order: level 0 first. */
+	EXPECT_STREQ(s.mnt, st.targets[0].path);
+	EXPECT_STREQ(self->ext4, st.targets[1].path);
+	for (int i = 0; i < 2; i++) {
+		EXPECT_TRUE(st.targets[i].has_timings);
+		EXPECT_EQ(SNAPFREEZE_TARGET_STATE_FROZEN, st.targets[i].state);
+		EXPECT_LE(st.targets[i].frozen_at_ns, st.freeze_ns);
+	}
+	EXPECT_LT(st.targets[0].frozen_at_ns, st.targets[1].frozen_at_ns);
+	EXPECT_TRUE(st.has_skew_ns);
+	EXPECT_LE(st.skew_ns, st.freeze_ns);
+	w1 = writer_start(c, s.dir);
+	w2 = writer_start(c, self->ext4_dir);
+	EXPECT_TRUE(writer_blocked(c, w1));
+	EXPECT_TRUE(writer_blocked(c, w2));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_TRUE(writer_done(c, w1));
+	EXPECT_TRUE(writer_done(c, w2));
+	stack_teardown(&s);
+}
+
+/*
+ * Test that targets of one level freeze together: every disk at level 0,
+ * the skew between the first and the last to freeze reported.
+ */
+SF_TEST(sf, one_level_freezes_together, 60)
+{
+	struct ctx *c = &self->c;
+	uint32_t levels[FS_COUNT] = { 0 };
+	const char *paths[FS_COUNT];
+	int idx[FS_COUNT], w[FS_COUNT], n = 0;
+	struct sf_status st;
+
+	for (int i = 0; i < FS_COUNT; i++) {
+		if (!disks[i].mnt || !disk_dir(c, i))
+			continue;
+		idx[n] = i;
+		paths[n++] = disks[i].mnt;
+	}
+	ASSERT_EQ(0, sf_freeze_levels(c->nl, paths, levels, n, ID_A, LONG_TMO,
+				      0, self->r, NULL));
+	st = get_status(_metadata, c);
+	TH_LOG("%d filesystems: window %llu us, skew %llu us", n,
+	       (unsigned long long)st.freeze_ns / 1000,
+	       (unsigned long long)st.skew_ns / 1000);
+	EXPECT_EQ(n, st.ntargets);
+	EXPECT_LE(st.skew_ns, st.freeze_ns);
+	EXPECT_EQ(st.freeze_ns / 1000, sysfs_num("last_freeze_us"));
+	EXPECT_EQ(st.skew_ns / 1000, sysfs_num("last_skew_us"));
+	for (int i = 0; i < n; i++) {
+		w[i] = writer_start(c, c->dirs[idx[i]]);
+		EXPECT_TRUE(writer_blocked(c, w[i]));
+	}
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	for (int i = 0; i < n; i++)
+		EXPECT_TRUE(writer_done(c, w[i]));
+}
+
+/*
+ * Test that the targets file is never cut in the middle of a line: with
+ * paths too long for one page it shows the lines that fit and says how
+ * many did not.
+ */
+SF_TEST(sf, sysfs_targets_cut_cleanly, 60)
+{
+	struct ctx *c = &self->c;
+	char *deep[FS_COUNT] = { NULL }, buf[8192], want[32];
+	const char *paths[FS_COUNT];
+	int n = 0, len;
+
+	for (int i = 0; i < FS_COUNT; i++) {
+		char *p;
+
+		if (!disks[i].mnt || !disk_dir(c, i))
+			continue;
+		/* About 2,200 bytes: two do not fit in a page. */
+		p = deep[n] = malloc(PATH_MAX);
+		ASSERT_NE(NULL, p);
+		strcpy(p, c->dirs[i]);
+		for (int k = 0; k < 9; k++) {
+			size_t l = strlen(p);
+
+			p[l] = '/';
+			memset(p + l + 1, 'a' + k, 240);
+			p[l + 241] = '\0';
+			ASSERT_EQ(0, mkdir(p, 0755));
+		}
+		paths[n++] = p;
+	}
+	ASSERT_LE(2, n);
+	ASSERT_EQ(0, sf_freeze(c->nl, paths, n, ID_A, LONG_TMO, 0, self->r,
+			       NULL));
+	len = read_text(SYSFS "/targets", buf, sizeof(buf));
+	EXPECT_LT(0, len);
+	EXPECT_GE(4096, len);
+	EXPECT_EQ('\n', buf[len - 1]);
+	EXPECT_EQ(0, strncmp(buf, paths[0], strlen(paths[0])));
+	snprintf(want, sizeof(want), "... and %d more\n", n - 1);
+	EXPECT_NE(NULL, strstr(buf, want));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	for (int i = 0; i < n; i++)
+		free(deep[i]);
+}
+
+/*
+ * Test that the timeout bounds cannot be set out of range or out of
+ * order, at run time or at load time.
+ */
+SF_TEST(sf, params_bounded, 90)
+{
+	static const struct {
+		const char *name, *value;
+		int err;
+	} bad[] = {
+		{ "max_timeout_ms", "4294967295", ERANGE },
+		{ "max_timeout_ms", "3600001", ERANGE },
+		{ "max_timeout_ms", "50000", EINVAL },	/* below default */
+		{ "default_timeout_ms", "0", ERANGE },
+		{ "default_timeout_ms", "50", EINVAL },	/* below min */
+		{ "min_timeout_ms", "70000", EINVAL },	/* above default */
+		{ "min_timeout_ms", "-1", EINVAL },
+		{ "min_timeout_ms", "ten", EINVAL },
+	};
+	const char *ko = getenv("SF_MODULE");
+	char path[PATH_MAX], before[32], after[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(path, sizeof(path), PARAMS "/%s", bad[i].name);
+		ASSERT_LT(0, read_text(path, before, sizeof(before)));
+		EXPECT_EQ(-bad[i].err, write_text(path, bad[i].value));
+		ASSERT_LT(0, read_text(path, after, sizeof(after)));
+		EXPECT_STREQ(before, after);
+	}
+	EXPECT_EQ(0, write_text(PARAMS "/default_timeout_ms", "30000"));
+	EXPECT_EQ(0, write_text(PARAMS "/default_timeout_ms", "60000"));
+
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "SF_MODULE is not set: cannot load the module again");
+	ASSERT_EQ(0, run("rmmod snapfreeze"));
+	EXPECT_NE(0, run("insmod '%s' min_timeout_ms=70000 2>/dev/null", ko));
+	EXPECT_NE(0, run("insmod '%s' max_timeout_ms=4000000 2>/dev/null", ko));
+	EXPECT_FALSE(module_loaded());
+	/* In an order that is inconsistent half way: checked as a whole. */
+	ASSERT_EQ(0, run("insmod '%s' min_timeout_ms=70000 default_timeout_ms=80000", ko));
+	EXPECT_EQ(0, run("rmmod snapfreeze"));
+	ASSERT_EQ(0, run("insmod '%s'", ko));
+	sf_nl_close(self->c.nl);
+	self->c.nl = sf_nl_open();
+	ASSERT_NE(NULL, self->c.nl);
+}
+
+/*
+ * Test that FREEZE never reports a set frozen after its deadline passed:
+ * the request stalls (fault freeze_late) between its last freeze and
+ * declaring the set frozen, past the deadline, holding the lock the
+ * deadline work needs.  It must fail with ETIMEDOUT, nothing frozen, and
+ * no auto-thaw counted.
+ */
+SF_TEST(sf, no_success_after_deadline, 60)
+{
+	struct ctx *c = &self->c;
+	long long auto0 = sysfs_num("auto_thaws"), fail0 = sysfs_num("failures");
+	int ret;
+
+	if (!faults_available())
+		SKIP(return, "no fault injection in this kernel (make check-debug)");
+	ASSERT_EQ(0, fault_set("freeze_late", 1));
+	ret = FREEZE(c, self->r, ID_A, 300, 0, NULL, self->ext4);
+	faults_clear();
+	EXPECT_EQ(-ETIMEDOUT, ret);
+	EXPECT_STREQ("auto-thaw deadline passed while freezing", self->r->msg);
+	EXPECT_TRUE(writable(c, self->ext4_dir));
+	usleep(200 * 1000);	/* a stale deadline work, if any, has run */
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, get_status(_metadata, c).state);
+	EXPECT_EQ(auto0, sysfs_num("auto_thaws"));
+	EXPECT_EQ(fail0 + 1, sysfs_num("failures"));
+}
+
+/*
+ * Test that a target whose thaw fails stays frozen and reported so
+ * (THAW_FAILED), keeps the module loaded, and is thawed by a later THAW.
+ */
+SF_TEST(sf, stuck_target_pins_module, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	int w;
+
+	if (!faults_available())
+		SKIP(return, "no fault injection in this kernel (make check-debug)");
+	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, self->ext4));
+	w = writer_start(c, self->ext4_dir);
+	ASSERT_EQ(0, fault_set("fail_thaw", 2));
+	EXPECT_EQ(-EIO, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_STREQ("thawing a filesystem failed", self->r->msg);
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAW_FAILED,
+		  target_state(&st, self->ext4));
+	EXPECT_TRUE(writer_blocked(c, w));
+	/* Pinned: rmmod must refuse rather than leave it frozen for good. */
+	EXPECT_NE(0, run("rmmod snapfreeze 2>/dev/null"));
+	EXPECT_TRUE(module_loaded());
+	EXPECT_EQ(-EIO, sf_thaw(c->nl, ID_A, 0, self->r));
+	EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+	faults_clear();
+	EXPECT_TRUE(writer_done(c, w));
+	EXPECT_EQ(0, sysfs_num("../../module/snapfreeze/refcnt"));
+}
+
+/*
+ * Test that a rollback whose thaw fails keeps the target, says which one
+ * in GET, and the deadline work retries until it is thawed.
+ */
+SF_TEST(sf, failed_rollback_retried, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_status st;
+	int w;
+
+	if (!faults_available())
+		SKIP(return, "no fault injection in this kernel (make check-debug)");
+	ASSERT_EQ(0, fault_set("freeze_late", 1));
+	ASSERT_EQ(0, fault_set("fail_thaw", 1));
+	EXPECT_EQ(-ETIMEDOUT, FREEZE(c, self->r, ID_A, 300, 0, NULL,
+				     self->ext4));
+	w = writer_start(c, self->ext4_dir);
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_FROZEN, st.state);
+	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAW_FAILED,
+		  target_state(&st, self->ext4));
+	EXPECT_TRUE(writer_blocked(c, w));
+	faults_clear();
+	EXPECT_TRUE(wait_state("auto-thawed", 3000));
+	EXPECT_TRUE(writer_done(c, w));
+	st = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_TARGET_STATE_THAWED, target_state(&st, self->ext4));
+}
+
+/*
+ * Test allocation failures (fail-nth, on kernels with fault injection) at
+ * every allocation a THAW makes: the set is thawed, or still frozen and the
+ * request failed, never anything else; and a THAW whose reply cannot be
+ * allocated still thaws.  The same for FREEZE: frozen and acked, or not
+ * frozen at all.
+ */
+SF_TEST(sf, allocation_failures, 120)
+{
+	struct ctx *c = &self->c;
+	bool thawed_without_reply = false;
+	char left[16];
+	int ret, w, n;
+
+	if (access("/proc/thread-self/fail-nth", W_OK) ||
+	    write_text("/sys/kernel/debug/failslab/ignore-gfp-wait", "N"))
+		SKIP(return, "no fail-nth/failslab in this kernel (make check-debug)");
+	for (n = 1; n < 40; n++) {
+		char nth[16];
+
+		ASSERT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL,
+				    self->ext4));
+		snprintf(nth, sizeof(nth), "%d", n);
+		ASSERT_EQ(0, write_text("/proc/thread-self/fail-nth", nth));
+		ret = sf_thaw(c->nl, ID_A, 0, self->r);
+		read_text("/proc/thread-self/fail-nth", left, sizeof(left));
+		write_text("/proc/thread-self/fail-nth", "0");
+		if (ret == 0 && !self->r->has_reply)
+			thawed_without_reply = true;
+		w = writer_start(c, self->ext4_dir);
+		if (get_status(_metadata, c).state == SNAPFREEZE_STATE_IDLE) {
+			EXPECT_TRUE(writer_done(c, w));
+		} else {
+			EXPECT_NE(0, ret);
+			EXPECT_TRUE(writer_blocked(c, w));
+			EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+			EXPECT_TRUE(writer_done(c, w));
+		}
+		if (atoi(left) > 0)	/* no n-th allocation: all tried */
+			break;
+	}
+	TH_LOG("THAW: %d allocation points tried", n);
+	EXPECT_TRUE(thawed_without_reply);
+
+	for (n = 1; n < 60; n++) {
+		char nth[16];
+		struct sf_status st;
+
+		snprintf(nth, sizeof(nth), "%d", n);
+		ASSERT_EQ(0, write_text("/proc/thread-self/fail-nth", nth));
+		/* Short: fault freeze_late may stall it past its deadline. */
+		ret = FREEZE(c, self->r, ID_A, 2000, 0, NULL, self->ext4);
+		read_text("/proc/thread-self/fail-nth", left, sizeof(left));
+		write_text("/proc/thread-self/fail-nth", "0");
+		st = get_status(_metadata, c);
+		w = writer_start(c, self->ext4_dir);
+		if (st.state == SNAPFREEZE_STATE_FROZEN) {
+			EXPECT_TRUE(writer_blocked(c, w));
+			EXPECT_EQ(0, sf_thaw(c->nl, ID_A, 0, self->r));
+		} else {
+			EXPECT_NE(0, ret);
+			EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
+		}
+		EXPECT_TRUE(writer_done(c, w));
+		if (atoi(left) > 0)
+			break;
+	}
+	TH_LOG("FREEZE: %d allocation points tried", n);
+}
+
+/*
+ * Malformed requests, one case each: a builder puts the attributes after
+ * the header and returns the offset of the attribute the error must point
+ * at (0: not checked).  Each must get a clean error and change nothing.
+ */
+struct case_in {
+	const char *target;	/* a mounted filesystem (FREEZE only) */
+	const char *arg;	/* the case's own argument */
+};
+
+typedef uint32_t (*build_fn)(struct nlmsghdr *nlh, const struct case_in *in);
+
+static uint32_t put_id(struct nlmsghdr *nlh, const char *id)
+{
+	return sf_put_raw(nlh, SNAPFREEZE_A_EXEC_ID, id, strlen(id) + 1);
+}
+
+static uint32_t b_no_targets(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	(void)in;
+	put_id(nlh, ID_A);
+	return 0;
+}
+
+static uint32_t b_no_exec_id(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	sf_put_target(nlh, in->target);
+	return 0;
+}
+
+static uint32_t b_bad_exec_id(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	sf_put_target(nlh, in->target);
+	return put_id(nlh, in->arg);
+}
+
+/* TIMEOUT_MS of the wrong size: @arg is "u8", "u64" or "string". */
+static uint32_t b_timeout_type(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	uint8_t u8 = 100;
+	uint64_t u64 = 1000;
+
+	sf_put_target(nlh, in->target);
+	put_id(nlh, ID_A);
+	if (!strcmp(in->arg, "u8"))
+		return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u8, sizeof(u8));
+	if (!strcmp(in->arg, "u64"))
+		return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &u64,
+				  sizeof(u64));
+	return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, "1000", 5);
+}
+
+/* A timeout of @arg ms, out of the module's bounds. */
+static uint32_t b_timeout(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	uint32_t tmo = strtoul(in->arg, NULL, 0);
+
+	sf_put_target(nlh, in->target);
+	put_id(nlh, ID_A);
+	return sf_put_raw(nlh, SNAPFREEZE_A_TIMEOUT_MS, &tmo, sizeof(tmo));
+}
+
+static uint32_t b_target_not_nested(struct nlmsghdr *nlh,
+				    const struct case_in *in)
+{
+	sf_put_raw(nlh, SNAPFREEZE_A_TARGET, in->target, strlen(in->target) + 1);
+	put_id(nlh, ID_A);
+	return 0;
+}
+
+static uint32_t b_target_without_path(struct nlmsghdr *nlh,
+				      const struct case_in *in)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
+
+	(void)in;
+	mnl_attr_nest_end(nlh, nest);
+	put_id(nlh, ID_A);
+	return sf_attr_offset(nlh, nest);
+}
+
+/* A second target whose path is @arg: "" or a relative one. */
+static uint32_t b_second_path(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	uint32_t off;
+
+	sf_put_target(nlh, in->target);
+	off = sf_put_target(nlh, in->arg);
+	put_id(nlh, ID_A);
+	return off;
+}
+
+static uint32_t b_path_without_nul(struct nlmsghdr *nlh,
+				   const struct case_in *in)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
+
+	mnl_attr_put(nlh, SNAPFREEZE_TARGET_A_PATH, strlen(in->target),
+		     in->target);
+	mnl_attr_nest_end(nlh, nest);
+	put_id(nlh, ID_A);
+	return 0;
+}
+
+/* A target nest with a reply-only attribute ("state"), or a LEVEL as a u8. */
+static uint32_t b_target_attr(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, SNAPFREEZE_A_TARGET);
+	uint8_t u8 = 1;
+
+	mnl_attr_put_strz(nlh, SNAPFREEZE_TARGET_A_PATH, in->target);
+	if (!strcmp(in->arg, "state"))
+		mnl_attr_put_u32(nlh, SNAPFREEZE_TARGET_A_STATE, 1);
+	else
+		mnl_attr_put(nlh, SNAPFREEZE_TARGET_A_LEVEL, sizeof(u8), &u8);
+	mnl_attr_nest_end(nlh, nest);
+	put_id(nlh, ID_A);
+	return 0;
+}
+
+static uint8_t msg_cmd(const struct nlmsghdr *nlh)
+{
+	return ((const struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->cmd;
+}
+
+/*
+ * What the command needs (FREEZE a target and an id, THAW an id, GET
+ * nothing), then a u32 attribute of type @arg: flags it does not take, or
+ * an attribute it does not take.
+ */
+static uint32_t b_extra(struct nlmsghdr *nlh, const struct case_in *in,
+			uint16_t type)
+{
+	uint32_t v = strtoul(in->arg, NULL, 0);
+
+	if (msg_cmd(nlh) == SNAPFREEZE_CMD_FREEZE)
+		sf_put_target(nlh, in->target);
+	if (msg_cmd(nlh) != SNAPFREEZE_CMD_GET)
+		put_id(nlh, ID_A);
+	if (type == SNAPFREEZE_A_UNSPEC && v == SNAPFREEZE_A_TARGET)
+		sf_put_target(nlh, "/");
+	else if (type == SNAPFREEZE_A_UNSPEC)
+		mnl_attr_put_u32(nlh, v, 0);
+	else
+		mnl_attr_put_u32(nlh, type, v);
+	return 0;
+}
+
+/* Flags @arg (a number) the command does not take. */
+static uint32_t b_flags(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	return b_extra(nlh, in, SNAPFREEZE_A_FLAGS);
+}
+
+/* An attribute of type @arg (a number) the command does not take. */
+static uint32_t b_extra_attr(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	return b_extra(nlh, in, SNAPFREEZE_A_UNSPEC);
+}
+
+static uint32_t b_too_many(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	for (int i = 0; i < SNAPFREEZE_MAX_TARGETS + 1; i++)
+		sf_put_target(nlh, in->target);
+	put_id(nlh, ID_A);
+	return 0;
+}
+
+static uint32_t b_long_path(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	static char path[PATH_MAX + 64];
+
+	(void)in;
+	path[0] = '/';
+	memset(path + 1, 'a', sizeof(path) - 2);
+	path[sizeof(path) - 1] = '\0';
+	sf_put_target(nlh, path);
+	put_id(nlh, ID_A);
+	return 0;
+}
+
+static uint32_t b_thaw_id_u32(struct nlmsghdr *nlh, const struct case_in *in)
+{
+	(void)in;
+	mnl_attr_put_u32(nlh, SNAPFREEZE_A_EXEC_ID, 7);
+	return 0;
+}
+
+FIXTURE(malformed) {
+	struct ctx c;
+	const char *ext4;
+	bool ready;		/* setup went through: run the body */
+};
+
+FIXTURE_VARIANT(malformed) {
+	uint8_t cmd;
+	build_fn build;
+	const char *arg;
+	int err;		/* -1: ENAMETOOLONG, EINVAL or ERANGE */
+	const char *msg;	/* NULL: any */
+};
+
+#define MALFORMED(name, cmd_, fn, arg_, err_, msg_)			\
+	FIXTURE_VARIANT_ADD(malformed, name) {				\
+		.cmd = SNAPFREEZE_CMD_##cmd_, .build = fn, .arg = arg_,	\
+		.err = err_, .msg = msg_,				\
+	}
+
+#define BAD_ID "execution id must be None or a UUID"
+#define BOUNDS "timeout outside the module's bounds"
+MALFORMED(no_targets, FREEZE, b_no_targets, "", EINVAL,
+	  "FREEZE needs at least one target");
+MALFORMED(no_exec_id, FREEZE, b_no_exec_id, "", EINVAL, "execution id missing");
+MALFORMED(id_lowercase_none, FREEZE, b_bad_exec_id, "none", EINVAL, BAD_ID);
+MALFORMED(id_empty, FREEZE, b_bad_exec_id, "", EINVAL, BAD_ID);
+MALFORMED(id_short, FREEZE, b_bad_exec_id, "1234", EINVAL, BAD_ID);
+MALFORMED(id_uppercase_none, FREEZE, b_bad_exec_id, "NONE", EINVAL, BAD_ID);
+MALFORMED(id_not_hex, FREEZE, b_bad_exec_id,
+	  "123e4567-e89b-12d3-a456-42661417400g", EINVAL, BAD_ID);
+MALFORMED(id_too_long, FREEZE, b_bad_exec_id,
+	  "123e4567-e89b-12d3-a456-4266141740000", EINVAL, NULL);
+MALFORMED(id_bad_separator, FREEZE, b_bad_exec_id,
+	  "123e4567+e89b-12d3-a456-426614174000", EINVAL, BAD_ID);
+MALFORMED(id_one_short, FREEZE, b_bad_exec_id,
+	  "123e4567-e89b-12d3-a456-42661417400", EINVAL, BAD_ID);
+MALFORMED(timeout_u8, FREEZE, b_timeout_type, "u8", EINVAL, NULL);
+MALFORMED(timeout_u64, FREEZE, b_timeout_type, "u64", EINVAL, NULL);
+MALFORMED(timeout_string, FREEZE, b_timeout_type, "string", EINVAL, NULL);
+MALFORMED(timeout_0, FREEZE, b_timeout, "0", ERANGE, NULL);
+MALFORMED(timeout_1, FREEZE, b_timeout, "1", ERANGE, BOUNDS);
+MALFORMED(timeout_99, FREEZE, b_timeout, "99", ERANGE, BOUNDS);
+MALFORMED(timeout_over_an_hour, FREEZE, b_timeout, "3600001", ERANGE, BOUNDS);
+MALFORMED(timeout_max_u32, FREEZE, b_timeout, "0xffffffff", ERANGE, BOUNDS);
+MALFORMED(target_not_nested, FREEZE, b_target_not_nested, "", EINVAL, NULL);
+MALFORMED(target_without_path, FREEZE, b_target_without_path, "", EINVAL,
+	  "target path missing or empty");
+MALFORMED(empty_path, FREEZE, b_second_path, "", EINVAL,
+	  "target path missing or empty");
+MALFORMED(relative_path, FREEZE, b_second_path, "mnt/ext4", EINVAL,
+	  "target path must be absolute");
+MALFORMED(path_without_nul, FREEZE, b_path_without_nul, "", EINVAL, NULL);
+MALFORMED(target_reply_attr, FREEZE, b_target_attr, "state", EINVAL, NULL);
+MALFORMED(target_level_u8, FREEZE, b_target_attr, "level", EINVAL, NULL);
+MALFORMED(unknown_flag, FREEZE, b_flags, "0x80", EINVAL, NULL);
+MALFORMED(unknown_flag_and_dry_run, FREEZE, b_flags, "0x80000001", EINVAL,
+	  NULL);
+MALFORMED(freeze_force_flag, FREEZE, b_flags, "2", EINVAL, NULL);
+MALFORMED(unknown_attribute, FREEZE, b_extra_attr, "64", EINVAL, NULL);
+MALFORMED(freeze_reply_attr, FREEZE, b_extra_attr, "6", EINVAL, NULL);
+MALFORMED(too_many_targets, FREEZE, b_too_many, "", E2BIG, "too many targets");
+MALFORMED(path_over_path_max, FREEZE, b_long_path, "", -1, NULL);
+MALFORMED(thaw_unknown_flag, THAW, b_flags, "0x200", EINVAL, NULL);
+MALFORMED(thaw_dry_run_flag, THAW, b_flags, "1", EINVAL, NULL);
+MALFORMED(thaw_id_u32, THAW, b_thaw_id_u32, "", EINVAL, NULL);
+MALFORMED(thaw_timeout, THAW, b_extra_attr, "4", EINVAL, NULL);
+MALFORMED(get_timeout, GET, b_extra_attr, "4", EINVAL, NULL);
+MALFORMED(get_target, GET, b_extra_attr, "2", EINVAL, NULL);
+MALFORMED(get_flags, GET, b_extra_attr, "5", EINVAL, NULL);
+
+FIXTURE_SETUP(malformed)
+{
+	ASSERT_TRUE(ctx_setup(_metadata, &self->c));
+	self->ext4 = disks[FS_EXT4].mnt;
+	if (!self->ext4)
+		SKIP(return, "SF_MNT_EXT4 is not set");
+	self->ready = true;
+}
+
+FIXTURE_TEARDOWN(malformed)
+{
+	ctx_teardown(_metadata, &self->c);
+}
+
+/* Test that a malformed request gets a clean error and changes nothing. */
+SF_TEST(malformed, rejected, 60)
+{
+	struct ctx *c = &self->c;
+	struct sf_result *r = new_res();
+	struct sf_status before, after;
+	char buf[SF_MSG_SIZE];
+	struct nlmsghdr *nlh;
+	struct case_in in;
+	uint32_t off;
+	int ret;
+
+	ASSERT_NE(NULL, r);
+	nlh = sf_msg_new(c->nl, buf, variant->cmd);
+	in.target = variant->cmd == SNAPFREEZE_CMD_FREEZE ? self->ext4 : NULL;
+	in.arg = variant->arg;
+	off = variant->build(nlh, &in);
+	before = get_status(_metadata, c);
+	ret = sf_nl_request(c->nl, nlh, r);
+	TH_LOG("got %d (%s) \"%s\"", ret, strerror(-ret), r->msg);
+	if (variant->err < 0) {
+		EXPECT_TRUE(ret == -ENAMETOOLONG || ret == -EINVAL ||
+			    ret == -ERANGE);
+	} else {
+		EXPECT_EQ(-variant->err, ret);
+	}
+	if (variant->msg)
+		EXPECT_STREQ(variant->msg, r->msg);
+	if (off) {
+		EXPECT_TRUE(r->has_offset);
+		EXPECT_EQ(off, r->offset);
+	}
+	after = get_status(_metadata, c);
+	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, after.state);
+	EXPECT_EQ(before.freezes, after.freezes);
+	free(r);
+	/* Still fully usable afterwards. */
+	EXPECT_TRUE(writable(c, disk_dir(c, FS_EXT4)));
 }
 
 TEST_HARNESS_MAIN
