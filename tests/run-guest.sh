@@ -23,10 +23,11 @@ SF_MODULE=${SF_MODULE:-kmod/snapfreeze.ko}
 case $SF_MODULE in /*) ;; *) SF_MODULE=$PWD/$SF_MODULE ;; esac
 export SF_MODULE
 TEST_BIN=${SF_TEST_BIN:-build/tests/snapfreeze_test}
-# Bounds of each program's whole run; KASAN and lockdep under TCG are
-# several times slower.
+# Bounds of each program's whole run (SF_GUEST_TIMEOUT); KASAN and lockdep
+# under TCG are several times slower.
 T=900
-[ "${SF_DEBUG_KERNEL:-0}" != 1 ] || T=3000
+[ "${SF_DEBUG_KERNEL:-0}" != 1 ] || T=10800
+T=${SF_GUEST_TIMEOUT:-$T}
 MOUNTS=()
 setup_failed=0
 
