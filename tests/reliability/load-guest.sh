@@ -1,0 +1,241 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Load: many helpers at once, many cycles, and afterwards everything back
+# where it was.  Runs INSIDE the VM (tests/reliability/run, part "load"),
+# from the repository:
+#
+#   8 filesystems, a writer on each:  e4 l1 l2 l5 ext4, xfs l3 xfs,
+#                                     bt l4 btrfs     (/mnt/NAME)
+#   sfprobe listen                    every event, in order
+#
+#   race: RACE_ROUNDS rounds of 16 helpers released at once (a shared
+#         flock): 8 pre-scripts with distinct execution ids, 8
+#         post-scripts with ids drawn from those; after each round the set
+#         left frozen is thawed.  Then: every exit code is one the
+#         contract allows for the situation; the events alternate frozen
+#         -> thawed/auto-thawed with the same id (exactly one set at a
+#         time); pre-scripts that exited 0 = frozen events = the freezes
+#         counter, post-scripts that exited 0 = thawed events = thaws,
+#         failed events = failures, each failed event belongs to a
+#         pre-script that exited 204
+#   cycles: CYCLES FREEZE/THAW cycles of all 8 in one process (sfprobe
+#         cycles): every request succeeds, the counters move by CYCLES
+#   then, writers stopped and caches dropped: the module's refcount, the
+#   mount table and the kmalloc slab usage are back to the baseline taken
+#   before (slab within a tolerance: other kernel code allocates too)
+#
+#   load-guest.sh SEED RACE_ROUNDS CYCLES
+set -u
+
+SEED=$1
+RACE_ROUNDS=$2
+CYCLES=$3
+# shellcheck source=tests/reliability/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+RANDOM=$SEED
+FS=(e4 xfs bt l1 l2 l3 l4 l5)
+TARGETS=()
+for n in "${FS[@]}"; do TARGETS+=(--target "/mnt/$n"); done
+T=/tmp/sf-rel-l
+mkdir -p "$T"
+mkfifo "$T/fifo" 2>/dev/null
+LISTENER=
+
+cleanup() {
+	[ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
+	writers_stop
+	module_reset
+	for n in "${FS[@]}"; do umount "/mnt/$n" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+mounts() { findmnt -rn -o TARGET,FSTYPE,SOURCE,OPTIONS | sort; }
+# Bytes in use in the kmalloc caches, and unreclaimable slab (kB).
+kmalloc_bytes() {
+	awk '$1 ~ /^kmalloc-[0-9]+k?$/ { s += $2 * $4 } END { print s + 0 }' /proc/slabinfo
+}
+kmalloc_caches() { awk '$1 ~ /^kmalloc-[0-9]+k?$/ { print $1, $2 * $4 }' /proc/slabinfo; }
+sunreclaim() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
+settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
+
+ktap_start 10
+since=$(dmesg_lines)
+ok=1
+for n in "${FS[@]}"; do
+	mkdir -p "/mnt/$n"
+	mount "$(dev_of "$n")" "/mnt/$n" || ok=0
+done
+module_load || ok=0
+check "setup: 8 filesystems (4 ext4, 2 xfs, 2 btrfs) mounted, module loaded" [ "$ok" = 1 ]
+
+settle
+base_ref=$(cat /sys/module/snapfreeze/refcnt)
+base_mounts=$(mounts)
+base_km=$(kmalloc_bytes)
+base_su=$(sunreclaim)
+kmalloc_caches >"$T/slab0"
+diag "baseline: refcnt $base_ref, kmalloc $((base_km / 1024)) KiB, SUnreclaim $base_su kB"
+
+for n in "${FS[@]}"; do writer_start "$n" append "/mnt/$n/w" 50; done
+
+# --- race
+"$BIN/sfprobe" listen >"$T/events" 2>&1 &
+LISTENER=$!
+end=$((SECONDS + 30))
+until grep -q listening "$T/events" 2>/dev/null || [ "$SECONDS" -gt "$end" ]; do msleep 50; done
+c0_f=$(counter freezes) c0_t=$(counter thaws) c0_a=$(counter auto_thaws) c0_x=$(counter failures)
+: >"$T/exits"
+bad_rc=0
+n_pre0=0 n_post0=0 n_203=0 n_cleanup=0
+t0=$SECONDS
+for ((r = 1; r <= RACE_ROUNDS; r++)); do
+	gate=$T/gate
+	exec 8>"$gate"
+	flock -x 8
+	pids=()
+	roles=()
+	for ((k = 1; k <= 16; k++)); do
+		if [ $((k % 2)) = 1 ]; then
+			id=$(uuid $((10000 + r * 100 + (k + 1) / 2)))
+			flock -s -o "$gate" "$HELPER" pre-script --execution-id "$id" \
+				--timeout 20 "${TARGETS[@]}" --hooks-dir "$EMPTY_HOOKS" \
+				--config "$EMPTY_CONF" >"$T/h$k.out" 2>&1 &
+			roles+=("pre $id")
+		else
+			# Post-scripts start up to 4 s late, so that some find
+			# the set frozen (or still freezing).
+			id=$(uuid $((10000 + r * 100 + 1 + RANDOM % 8)))
+			j=$((RANDOM % 4000))
+			# shellcheck disable=SC2016 # expanded by that bash
+			flock -s -o "$gate" bash -c 'read -r -t "$1" -u 7 _ 7<>"$2"; shift 2; exec "$@"' \
+				jitter "$((j / 1000)).$(printf %03d $((j % 1000)))" "$T/fifo" \
+				"$HELPER" post-script --execution-id "$id" \
+				--hooks-dir "$EMPTY_HOOKS" --config "$EMPTY_CONF" \
+				>"$T/h$k.out" 2>&1 &
+			roles+=("post $id")
+		fi
+		pids+=($!)
+	done
+	sleep 0.5
+	flock -u 8	# all 16 go
+	exec 8>&-
+	for ((k = 0; k < 16; k++)); do
+		wait "${pids[$k]}"
+		rc=$?
+		echo "${roles[$k]} $rc" >>"$T/exits"
+		case "${roles[$k]%% *}.$rc" in
+		pre.0) n_pre0=$((n_pre0 + 1)) ;;
+		pre.204) ;;
+		post.0) n_post0=$((n_post0 + 1)) ;;
+		post.203) n_203=$((n_203 + 1)) ;;
+		post.202 | post.205) ;;
+		*)
+			bad_rc=$((bad_rc + 1))
+			diag "race round $r: ${roles[$k]} exited $rc: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
+			;;
+		esac
+	done
+	# Leave the round idle: thaw what is frozen, report an auto-thaw.
+	s=$(state)
+	if [ "$s" = frozen ] || [ "$s" = auto-thawed ]; then
+		id=$(cat "$SYS/execution_id")
+		helper post-script --execution-id "$id" >"$T/cleanup.out" 2>&1
+		rc=$?
+		n_cleanup=$((n_cleanup + 1))
+		echo "cleanup $id $rc" >>"$T/exits"
+		case $s.$rc in
+		frozen.0) n_post0=$((n_post0 + 1)) ;;
+		auto-thawed.203) n_203=$((n_203 + 1)) ;;
+		*) bad_rc=$((bad_rc + 1)); diag "race round $r: post-script of the $s set $id exited $rc" ;;
+		esac
+	fi
+done
+race_s=$((SECONDS - t0))
+sleep 1
+kill "$LISTENER" 2>/dev/null
+wait "$LISTENER" 2>/dev/null
+LISTENER=
+c1_f=$(counter freezes) c1_t=$(counter thaws) c1_a=$(counter auto_thaws) c1_x=$(counter failures)
+
+check "race: $RACE_ROUNDS rounds of 16 helpers in ${race_s} s: every exit code is one the contract allows (pre 0/204, post 0/202/203/205; $bad_rc others)" \
+	[ "$bad_rc" = 0 ]
+
+# The events: one set at a time.
+seq_ok=$(awk '
+	/^overrun/ { print "the listener missed events"; bad = 1; next }
+	$1 != "EVENT" { next }
+	{ split($3, a, "="); id = a[2] }
+	$2 == "frozen" { if (cur != "") { print "frozen " id " while " cur " was frozen"; bad = 1 } cur = id; nf++ }
+	$2 == "thawed" || $2 == "auto-thawed" {
+		if (cur != id) { print $2 " " id " but the set was " (cur == "" ? "none" : cur); bad = 1 }
+		cur = ""; if ($2 == "thawed") nt++; else na++ }
+	$2 == "failed" { nx++ }
+	END { if (!bad) print "ok " nf + 0 " " nt + 0 " " na + 0 " " nx + 0 }' "$T/events")
+diag "race: events frozen/thawed/auto-thawed/failed: ${seq_ok#ok }; exits: pre 0 x$n_pre0, post 0 x$n_post0 (incl. $n_cleanup cleanup), 203 x$n_203"
+if [[ $seq_ok == ok* ]]; then
+	pass "race: the events show exactly one set at a time (each frozen followed by the thaw of the same execution id)"
+else
+	fail "race: the events show exactly one set at a time: $seq_ok"
+fi
+read -r _ ev_f ev_t ev_a ev_x <<<"$seq_ok"
+# Every failed event is a pre-script the kernel refused (EBUSY), which
+# exited 204; a 204 without one was refused by the helper's own check.
+fail_ids_ok=1
+while read -r id; do
+	grep -q "^pre $id 204$" "$T/exits" || { fail_ids_ok=0; diag "failed event for $id, whose pre-script did not exit 204"; }
+done < <(awk '$1 == "EVENT" && $2 == "failed" { split($3, a, "="); print a[2] }' "$T/events")
+consistent=0
+[ "$n_pre0" = "${ev_f:-x}" ] && [ "$n_pre0" = $((c1_f - c0_f)) ] &&
+	[ "$n_post0" = "${ev_t:-x}" ] && [ "$n_post0" = $((c1_t - c0_t)) ] &&
+	[ "${ev_x:-x}" = $((c1_x - c0_x)) ] && [ "${ev_a:-x}" = $((c1_a - c0_a)) ] &&
+	[ "$n_203" = $((c1_a - c0_a)) ] && [ "$fail_ids_ok" = 1 ] && consistent=1
+check "race: exit codes, events and counters agree (freezes +$((c1_f - c0_f)), thaws +$((c1_t - c0_t)), auto_thaws +$((c1_a - c0_a)), failures +$((c1_x - c0_x)))" \
+	[ "$consistent" = 1 ]
+
+# --- cycles, in one process (sfprobe): the module, not process start-up
+paths=()
+for n in "${FS[@]}"; do paths+=("/mnt/$n"); done
+cf0=$(counter freezes) ct0=$(counter thaws)
+t0=$SECONDS
+cyc_out=$("$BIN/sfprobe" cycles "$CYCLES" 30000 "${paths[@]}" 2>&1)
+cyc_rc=$?
+cyc_s=$((SECONDS - t0))
+cf1=$(counter freezes) ct1=$(counter thaws)
+diag "$cyc_out"
+check "cycles: $CYCLES freeze/thaw cycles of 8 filesystems with writers, every request succeeded, counters +$((cf1 - cf0))/+$((ct1 - ct0)), in $cyc_s s" \
+	[ "$cyc_rc.$((cf1 - cf0)).$((ct1 - ct0))" = "0.$CYCLES.$CYCLES" ]
+moving=1
+for n in "${FS[@]}"; do writer_moves "$n" 10 || { moving=0; diag "writer $n is stuck"; }; done
+check "every writer still moves" [ "$moving" = 1 ]
+
+# --- back to the baseline
+writers_stop
+for n in "${FS[@]}"; do rm -f "/mnt/$n/w"; done
+settle
+ref=$(cat /sys/module/snapfreeze/refcnt)
+km=$(kmalloc_bytes)
+su=$(sunreclaim)
+ops=$(((c1_f - c0_f) + (cf1 - cf0)))
+check "the module's refcount is back to $base_ref ($ref)" [ "$ref" = "$base_ref" ]
+if [ "$(mounts)" = "$base_mounts" ]; then
+	pass "the mount table is back to the baseline"
+else
+	fail "the mount table is back to the baseline"
+	diff <(echo "$base_mounts") <(mounts) | head -n 10 | while read -r l; do diag "$l"; done
+fi
+# Tolerance: 2 MiB of unrelated kernel allocations, plus 256 bytes per
+# freeze (a leak of one small object per set would show past ~8000 sets;
+# a leaked target array, 8 targets per set, far sooner).
+dkm=$((km - base_km))
+tol=$((2 * 1024 * 1024 + 256 * ops))
+diag "slab: kmalloc $((base_km / 1024)) -> $((km / 1024)) KiB ($((dkm / 1024)) KiB), SUnreclaim $base_su -> $su kB, after $ops sets frozen; growth by cache: $(kmalloc_caches | awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d) printf "%s %+d KiB\n", $1, d / 1024 }' "$T/slab0" - | sort -t' ' -k2 -rn | head -n 5 | tr '\n' ' ')"
+check "kmalloc slab usage back to the baseline within $((tol / 1024)) KiB after $ops sets ($((dkm / 1024)) KiB)" \
+	[ "$dkm" -le "$tol" ]
+if kernel_clean "$since"; then
+	pass "the kernel logged no warning, oops or hung task"
+else
+	fail "the kernel logged no warning, oops or hung task"
+fi
+ktap_end
