@@ -154,6 +154,8 @@ WRITER_PIDS=()
 writer_start() {
 	mkdir -p "$WDIR"
 	[ "$2" = files ] && mkdir -p "$3"
+	# sfwriter wants a new file: a leftover of an earlier test would stop it.
+	[ "$2" = append ] && rm -f "$3"
 	"$BIN/sfwriter" "$2" "$3" "$WDIR/$1.seq" "${4:-0}" ${5:+"$5"} 2>"$WDIR/$1.err" &
 	WRITER_PIDS+=($!)
 	echo "$!" >"$WDIR/$1.pid"

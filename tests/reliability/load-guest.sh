@@ -60,7 +60,7 @@ kmalloc_caches() { awk '$1 ~ /^kmalloc-[0-9]+k?$/ { print $1, $2 * $4 }' /proc/s
 sunreclaim() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
 settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
 
-ktap_start 10
+ktap_start 11
 since=$(dmesg_lines)
 ok=1
 for n in "${FS[@]}"; do
@@ -78,7 +78,10 @@ base_su=$(sunreclaim)
 kmalloc_caches >"$T/slab0"
 diag "baseline: refcnt $base_ref, kmalloc $((base_km / 1024)) KiB, SUnreclaim $base_su kB"
 
-for n in "${FS[@]}"; do writer_start "$n" append "/mnt/$n/w" 50; done
+for n in "${FS[@]}"; do writer_start "$n" append "/mnt/$n/w" 50 2000; done
+moving=1
+for n in "${FS[@]}"; do writer_moves "$n" 10 || { moving=0; diag "writer $n does not start: $(cat "$WDIR/$n.err")"; }; done
+check "a writer runs on each of the 8 filesystems" [ "$moving" = 1 ]
 
 # --- race
 "$BIN/sfprobe" listen >"$T/events" 2>&1 &
@@ -88,55 +91,109 @@ until grep -q listening "$T/events" 2>/dev/null || [ "$SECONDS" -gt "$end" ]; do
 c0_f=$(counter freezes) c0_t=$(counter thaws) c0_a=$(counter auto_thaws) c0_x=$(counter failures)
 : >"$T/exits"
 bad_rc=0
-n_pre0=0 n_post0=0 n_203=0 n_cleanup=0
-t0=$SECONDS
-for ((r = 1; r <= RACE_ROUNDS; r++)); do
-	gate=$T/gate
+n_pre0=0 n_post0=0 n_203=0 n_cleanup=0 n_thaw_race0=0
+
+# launch PHASE SPEC...: start one helper per SPEC ("pre ID" or "post ID
+# JITTER_MS"), all held back by one flock and released together; their
+# pids, roles and phase go to PIDS, ROLES, PHASES.
+PIDS=() ROLES=() PHASES=()
+launch() {
+	local phase=$1 gate=$T/gate.$1 spec role id j k=${#PIDS[@]}
+	shift
 	exec 8>"$gate"
 	flock -x 8
-	pids=()
-	roles=()
-	for ((k = 1; k <= 16; k++)); do
-		if [ $((k % 2)) = 1 ]; then
-			id=$(uuid $((10000 + r * 100 + (k + 1) / 2)))
+	for spec in "$@"; do
+		k=$((k + 1))
+		read -r role id j <<<"$spec"
+		if [ "$role" = pre ]; then
 			flock -s -o "$gate" "$HELPER" pre-script --execution-id "$id" \
-				--timeout 20 "${TARGETS[@]}" --hooks-dir "$EMPTY_HOOKS" \
+				--timeout 15 "${TARGETS[@]}" --hooks-dir "$EMPTY_HOOKS" \
 				--config "$EMPTY_CONF" >"$T/h$k.out" 2>&1 &
-			roles+=("pre $id")
 		else
-			# Post-scripts start up to 4 s late, so that some find
-			# the set frozen (or still freezing).
-			id=$(uuid $((10000 + r * 100 + 1 + RANDOM % 8)))
-			j=$((RANDOM % 4000))
 			# shellcheck disable=SC2016 # expanded by that bash
 			flock -s -o "$gate" bash -c 'read -r -t "$1" -u 7 _ 7<>"$2"; shift 2; exec "$@"' \
 				jitter "$((j / 1000)).$(printf %03d $((j % 1000)))" "$T/fifo" \
 				"$HELPER" post-script --execution-id "$id" \
 				--hooks-dir "$EMPTY_HOOKS" --config "$EMPTY_CONF" \
 				>"$T/h$k.out" 2>&1 &
-			roles+=("post $id")
 		fi
-		pids+=($!)
+		PIDS+=($!)
+		ROLES+=("$role $id")
+		PHASES+=("$phase")
 	done
-	sleep 0.5
-	flock -u 8	# all 16 go
+	msleep 300
+	flock -u 8	# all go
 	exec 8>&-
-	for ((k = 0; k < 16; k++)); do
-		wait "${pids[$k]}"
+}
+
+# reap ROUND: wait for every launched helper and account for its exit code;
+# THAW_0 and THAW_203: the exits 0 and 203 of the "thaw" phase.
+reap() {
+	local r=$1 k rc
+	THAW_0=0 THAW_203=0
+	for ((k = 0; k < ${#PIDS[@]}; k++)); do
+		wait "${PIDS[$k]}"
 		rc=$?
-		echo "${roles[$k]} $rc" >>"$T/exits"
-		case "${roles[$k]%% *}.$rc" in
+		echo "${ROLES[$k]} $rc" >>"$T/exits"
+		case "${ROLES[$k]%% *}.$rc" in
 		pre.0) n_pre0=$((n_pre0 + 1)) ;;
 		pre.204) ;;
-		post.0) n_post0=$((n_post0 + 1)) ;;
-		post.203) n_203=$((n_203 + 1)) ;;
+		post.0)
+			n_post0=$((n_post0 + 1))
+			[ "${PHASES[$k]}" = thaw ] && THAW_0=$((THAW_0 + 1))
+			;;
+		post.203)
+			n_203=$((n_203 + 1))
+			[ "${PHASES[$k]}" = thaw ] && THAW_203=$((THAW_203 + 1))
+			;;
 		post.202 | post.205) ;;
 		*)
 			bad_rc=$((bad_rc + 1))
-			diag "race round $r: ${roles[$k]} exited $rc: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
+			diag "race round $r (${PHASES[$k]}): ${ROLES[$k]} exited $rc: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
 			;;
 		esac
 	done
+	PIDS=() ROLES=() PHASES=()
+}
+
+t0=$SECONDS
+race_since=$(dmesg_lines)
+thaw_bursts=0 n_thaw_race203=0
+for ((r = 1; r <= RACE_ROUNDS; r++)); do
+	ids=()
+	for ((k = 1; k <= 8; k++)); do ids+=("$(uuid $((10000 + r * 100 + k)))"); done
+	# 8 pre-scripts and 8 post-scripts (up to 3 s late) at once.
+	specs=()
+	for ((k = 0; k < 8; k++)); do
+		specs+=("pre ${ids[$k]}" "post ${ids[$((RANDOM % 8))]} $((RANDOM % 3000))")
+	done
+	launch freeze "${specs[@]}"
+	# The moment one of them has frozen the set, 8 more post-scripts at
+	# once, one of them with its execution id: exactly that one ends it.
+	end=$((SECONDS + 60))
+	while [ "$(state)" != frozen ] && [ "$SECONDS" -le "$end" ]; do
+		running=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && running=1; done
+		[ "$running" = 1 ] || break
+		msleep 50
+	done
+	thaw_burst=0
+	if [ "$(state)" = frozen ]; then
+		thaw_burst=1
+		won=$(cat "$SYS/execution_id")
+		specs=("post $won 0")
+		for ((k = 1; k < 8; k++)); do specs+=("post ${ids[$((RANDOM % 8))]} 0"); done
+		launch thaw "${specs[@]}"
+	fi
+	reap "$r"
+	if [ "$thaw_burst" = 1 ]; then
+		thaw_bursts=$((thaw_bursts + 1))
+		# (A late pre-script of the first burst may freeze again after
+		# the thaw, so a burst may end more than one set: the events
+		# below prove there is only ever one at a time.)
+		n_thaw_race0=$((n_thaw_race0 + THAW_0))
+		n_thaw_race203=$((n_thaw_race203 + THAW_203))
+	fi
 	# Leave the round idle: thaw what is frozen, report an auto-thaw.
 	s=$(state)
 	if [ "$s" = frozen ] || [ "$s" = auto-thawed ]; then
@@ -153,13 +210,17 @@ for ((r = 1; r <= RACE_ROUNDS; r++)); do
 	fi
 done
 race_s=$((SECONDS - t0))
+# The longest a set stayed frozen in the race (writers blocked meanwhile).
+held=$(dmesg | tail -n +"$((race_since + 1))" |
+	sed -nE 's/.*thawed [0-9]+ filesystem\(s\) for execution .* after ([0-9]+) ms.*/\1/p' |
+	sort -n | tail -n 1)
 sleep 1
 kill "$LISTENER" 2>/dev/null
 wait "$LISTENER" 2>/dev/null
 LISTENER=
 c1_f=$(counter freezes) c1_t=$(counter thaws) c1_a=$(counter auto_thaws) c1_x=$(counter failures)
 
-check "race: $RACE_ROUNDS rounds of 16 helpers in ${race_s} s: every exit code is one the contract allows (pre 0/204, post 0/202/203/205; $bad_rc others)" \
+check "race: $RACE_ROUNDS rounds of 16 helpers (and $thaw_bursts bursts of 8 post-scripts on a frozen set) in ${race_s} s: every exit code is one the contract allows (pre 0/204, post 0/202/203/205; $bad_rc others)" \
 	[ "$bad_rc" = 0 ]
 
 # The events: one set at a time.
@@ -173,7 +234,7 @@ seq_ok=$(awk '
 		cur = ""; if ($2 == "thawed") nt++; else na++ }
 	$2 == "failed" { nx++ }
 	END { if (!bad) print "ok " nf + 0 " " nt + 0 " " na + 0 " " nx + 0 }' "$T/events")
-diag "race: events frozen/thawed/auto-thawed/failed: ${seq_ok#ok }; exits: pre 0 x$n_pre0, post 0 x$n_post0 (incl. $n_cleanup cleanup), 203 x$n_203"
+diag "race: events frozen/thawed/auto-thawed/failed: ${seq_ok#ok }; longest thawed by a post-script ${held:-?} ms; exits: pre 0 x$n_pre0, post 0 x$n_post0 (of which $n_cleanup cleanups, $n_thaw_race0 in the $thaw_bursts thaw bursts, which also saw $n_thaw_race203 auto-thaws), 203 x$n_203"
 if [[ $seq_ok == ok* ]]; then
 	pass "race: the events show exactly one set at a time (each frozen followed by the thaw of the same execution id)"
 else
