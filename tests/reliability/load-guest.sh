@@ -11,14 +11,17 @@
 #
 #   race: RACE_ROUNDS rounds of 16 helpers released at once (a shared
 #         flock): 8 pre-scripts with distinct execution ids, 8
-#         post-scripts with ids drawn from those; after each round the set
-#         left frozen is thawed.  Then: every exit code is one the
-#         contract allows for the situation; the events alternate frozen
-#         -> thawed/auto-thawed with the same id (exactly one set at a
-#         time); pre-scripts that exited 0 = frozen events = the freezes
-#         counter, post-scripts that exited 0 = thawed events = thaws,
-#         failed events = failures, each failed event belongs to a
-#         pre-script that exited 204
+#         post-scripts with ids drawn from those (up to 3 s late); the
+#         moment one has frozen the set, 8 more post-scripts at once, one
+#         with its id; after each round the set left frozen is thawed.
+#         Then: every exit code is one the contract allows for the
+#         situation; the events alternate frozen -> thawed/auto-thawed
+#         with the same id (exactly one set at a time); pre-scripts that
+#         exited 0 = frozen events = the freezes counter, post-scripts
+#         that exited 0 = thawed events = thaws, failed events =
+#         failures, each failed event belongs to a pre-script that
+#         exited 204 (or 201, the deadline passed while freezing), 203
+#         exits = auto_thaws
 #   cycles: CYCLES FREEZE/THAW cycles of all 8 in one process (sfprobe
 #         cycles): every request succeeds, the counters move by CYCLES
 #   then, writers stopped and caches dropped: the module's refcount, the
@@ -91,7 +94,7 @@ until grep -q listening "$T/events" 2>/dev/null || [ "$SECONDS" -gt "$end" ]; do
 c0_f=$(counter freezes) c0_t=$(counter thaws) c0_a=$(counter auto_thaws) c0_x=$(counter failures)
 : >"$T/exits"
 bad_rc=0
-n_pre0=0 n_post0=0 n_203=0 n_cleanup=0 n_thaw_race0=0
+n_pre0=0 n_post0=0 n_203=0 n_cleanup=0 n_thaw_race0=0 n_pre_timeout=0
 
 # launch PHASE SPEC...: start one helper per SPEC ("pre ID" or "post ID
 # JITTER_MS"), all held back by one flock and released together; their
@@ -138,6 +141,17 @@ reap() {
 		case "${ROLES[$k]%% *}.$rc" in
 		pre.0) n_pre0=$((n_pre0 + 1)) ;;
 		pre.204) ;;
+		pre.201)
+			# On a loaded host, freezing 8 filesystems under 8 writers
+			# can outlast the 15 s deadline: the contract's answer is
+			# 201 with nothing frozen.  Any other 201 is wrong here.
+			if grep -q 'deadline passed while freezing' "$T/h$((k + 1)).out"; then
+				n_pre_timeout=$((n_pre_timeout + 1))
+			else
+				bad_rc=$((bad_rc + 1))
+				diag "race round $r (${PHASES[$k]}): ${ROLES[$k]} exited 201: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
+			fi
+			;;
 		post.0)
 			n_post0=$((n_post0 + 1))
 			[ "${PHASES[$k]}" = thaw ] && THAW_0=$((THAW_0 + 1))
@@ -220,7 +234,7 @@ wait "$LISTENER" 2>/dev/null
 LISTENER=
 c1_f=$(counter freezes) c1_t=$(counter thaws) c1_a=$(counter auto_thaws) c1_x=$(counter failures)
 
-check "race: $RACE_ROUNDS rounds of 16 helpers (and $thaw_bursts bursts of 8 post-scripts on a frozen set) in ${race_s} s: every exit code is one the contract allows (pre 0/204, post 0/202/203/205; $bad_rc others)" \
+check "race: $RACE_ROUNDS rounds of 16 helpers (and $thaw_bursts bursts of 8 post-scripts on a frozen set) in ${race_s} s: every exit code is one the contract allows (pre 0/204, or 201 when the deadline passed while freezing: $n_pre_timeout; post 0/202/203/205; $bad_rc others)" \
 	[ "$bad_rc" = 0 ]
 
 # The events: one set at a time.
@@ -242,10 +256,11 @@ else
 fi
 read -r _ ev_f ev_t ev_a ev_x <<<"$seq_ok"
 # Every failed event is a pre-script the kernel refused (EBUSY), which
-# exited 204; a 204 without one was refused by the helper's own check.
+# exited 204 (a 204 without one was refused by the helper's own check),
+# or one whose deadline passed while freezing (201).
 fail_ids_ok=1
 while read -r id; do
-	grep -q "^pre $id 204$" "$T/exits" || { fail_ids_ok=0; diag "failed event for $id, whose pre-script did not exit 204"; }
+	grep -qE "^pre $id (204|201)$" "$T/exits" || { fail_ids_ok=0; diag "failed event for $id, whose pre-script exited neither 204 nor 201"; }
 done < <(awk '$1 == "EVENT" && $2 == "failed" { split($3, a, "="); print a[2] }' "$T/events")
 consistent=0
 [ "$n_pre0" = "${ev_f:-x}" ] && [ "$n_pre0" = $((c1_f - c0_f)) ] &&
