@@ -186,3 +186,19 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean
 	$(MAKE) -C $(TOP)/user clean
 	rm -rf $(BUILD)
+
+# --- check-long: the reliability suite with its long counts ----------------
+# (tests/reliability/README.md, docs/reliability.md): 1,000 freeze/thaw
+# cycles, 600 SIGKILLed helpers, 400,000 fuzzed netlink messages, 24
+# consistency rounds.  `make check` runs the same suite with short counts.
+# KVER=S runs it on Debian's series S, as `make check KVER=S` does.
+.PHONY: check-long
+ifeq ($(KVER),)
+check-long: KDIR := $(VM_KDIR)
+check-long: module user tests
+	SF_KREL=$(VM_KREL) $(TOP)/tests/reliability/run --long
+else
+check-long: user tests
+	$(KERNELS)/build-module $(KVER)
+	SF_SERIES=$(KVER) $(TOP)/tests/reliability/run --long
+endif
