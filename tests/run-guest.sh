@@ -6,12 +6,16 @@
 #        |
 #        +-- mount each NAME at /mnt/NAME (/mnt is a tmpfs in the guest)
 #        +-- insmod $SF_MODULE (default kmod/snapfreeze.ko)
+#        +-- tests/vm/harness_test.sh (the guest itself: user namespaces)
 #        +-- build/tests/snapfreeze_test, with SF_MNT_<NAME>/SF_DEV_<NAME>
+#        +-- tests/helper_test.sh (unless SF_SKIP_HELPER_TESTS=1)
 #        +-- thaw and unmount everything, whatever happened
 #
-# Prints the KTAP output, then a last line "N passed, M failed" (plus
-# ", K skipped" if any) and exits non-zero if anything failed.
+# Prints each program's KTAP output, then a last line
+# "# Totals: pass:P fail:F xfail:0 xpass:0 skip:S error:0" summing them
+# all, and exits non-zero if anything failed.
 set -u
+. tests/lib/ktap.sh
 
 SF_MODULE=${SF_MODULE:-kmod/snapfreeze.ko}
 case $SF_MODULE in /*) ;; *) SF_MODULE=$PWD/$SF_MODULE ;; esac
@@ -70,66 +74,29 @@ if [ ! -x "$TEST_BIN" ]; then
 	setup_failed=1
 fi
 
-# --- the tests
-out=$(mktemp /tmp/sf-ktap.XXXXXX)
-start=$(date +%s)
+# --- the tests: every program prints KTAP ending in "# Totals: ...", and
+# ktap_run (tests/lib/ktap.sh) counts them all the same way.
+ktap_run harness_test tests/vm/harness_test.sh
+
 if [ "$setup_failed" = 0 ]; then
 	# Each test has its own harness timeout; this one bounds the whole run.
-	timeout -k 10 900 "$TEST_BIN" 2>&1 | tee "$out"
-	bin_rc=${PIPESTATUS[0]}
+	start=$(date +%s)
+	ktap_run snapfreeze_test timeout -k 10 900 "$TEST_BIN"
+	say "suite took $(($(date +%s) - start)) s"
 else
-	bin_rc=1
+	say "setup failed: the kernel tests did not run"
+	KTAP_SUM_FAIL=$((KTAP_SUM_FAIL + 1))
 fi
-say "suite took $(($(date +%s) - start)) s (test binary exit $bin_rc)"
-
-# --- the count, from the KTAP result lines (not from the exit status alone)
-passed=$(grep -cE '^ok [0-9]+ ' "$out" | head -n 1)
-skipped=$(grep -cE '^ok [0-9]+ # SKIP' "$out" | head -n 1)
-failed=$(grep -cE '^not ok [0-9]+ ' "$out" | head -n 1)
-passed=$((passed - skipped))
-plan=$(sed -nE 's/^1\.\.([0-9]+)$/\1/p' "$out" | head -n 1)
-# Tests that never reported (the binary crashed or was killed) failed.
-if [ -n "$plan" ]; then
-	missing=$((plan - passed - skipped - failed))
-	if [ "$missing" -gt 0 ]; then
-		say "$missing test(s) never reported a result"
-		failed=$((failed + missing))
-	fi
-fi
-if [ "$setup_failed" != 0 ] || { [ "$bin_rc" != 0 ] && [ "$failed" = 0 ]; }; then
-	say "setup failed or the test binary exited $bin_rc without a failed test"
-	failed=$((failed + 1))
-fi
-rm -f "$out"
 
 # --- the helper's end-to-end tests (user/snapfreeze against the module)
 if [ "${SF_SKIP_HELPER_TESTS:-0}" != 1 ]; then
 	grep -q '^snapfreeze ' /proc/modules || insmod "$SF_MODULE" || true
-	hout=$(mktemp /tmp/sf-helper.XXXXXX)
 	start=$(date +%s)
-	timeout -k 10 900 tests/helper_test.sh 2>&1 | tee "$hout"
-	hrc=${PIPESTATUS[0]}
-	say "helper tests took $(($(date +%s) - start)) s (exit $hrc)"
-	hsum=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$hout" | tail -n 1)
-	rm -f "$hout"
-	if [ -n "$hsum" ]; then
-		hp=${hsum%% passed*}
-		hf=${hsum#* passed, }
-		hf=${hf%% failed*}
-		hs=$(echo "$hsum" | sed -nE 's/.*, ([0-9]+) skipped$/\1/p')
-		passed=$((passed + hp))
-		failed=$((failed + hf))
-		skipped=$((skipped + ${hs:-0}))
-	fi
-	if [ -z "$hsum" ] || { [ "$hrc" != 0 ] && [ "${hf:-0}" = 0 ]; }; then
-		say "helper tests exited $hrc without a summary or a failed test"
-		failed=$((failed + 1))
-	fi
+	ktap_run helper_test timeout -k 10 900 tests/helper_test.sh
+	say "helper tests took $(($(date +%s) - start)) s"
 fi
 
 trap - EXIT
 cleanup
-summary="$passed passed, $failed failed"
-[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
-echo "$summary"
-[ "$failed" = 0 ]
+ktap_sum_line
+[ "$KTAP_SUM_FAIL" = 0 ]

@@ -10,8 +10,9 @@ stand-in helper to see that it passes every exit code through; checks that
 `user/snapfreeze --help` (skipped if not built) and docs/snapfreeze.8 name
 every option and every exit code.  Needs python3 and python3-yaml only.
 
-Prints `ok N - name` / `not ok N - name` (`ok N - name # SKIP why`) and a
-last line `N passed, M failed` (`, K skipped` if any); exits 1 on a failure.
+Prints KTAP as kselftests do: `ok N - name` / `not ok N - name` (`ok N -
+name # SKIP why`) and a last line `# Totals: pass:P fail:F xfail:0 xpass:0
+skip:S error:0`; exits 1 on a failure.
 """
 
 import json
@@ -86,10 +87,8 @@ class Suite:
         print(f"ok {self.n} - {name}")
 
     def summary(self):
-        line = f"{self.passed} passed, {self.failed} failed"
-        if self.skipped:
-            line += f", {self.skipped} skipped"
-        print(line)
+        print(f"# Totals: pass:{self.passed} fail:{self.failed} xfail:0 "
+              f"xpass:0 skip:{self.skipped} error:0")
         return 1 if self.failed else 0
 
 
@@ -472,7 +471,7 @@ TESTS = [
 
 def main():
     s = Suite()
-    print("KTAP version 1")
+    print("TAP version 13")
     print(f"1..{len(TESTS)}")
     for name, fn in TESTS:
         s.check(name, fn)
