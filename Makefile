@@ -172,7 +172,7 @@ install-extras:
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/snapfreeze
 	install -d $(DESTDIR)$(PREFIX)/share/snapfreeze/ssm
 	install -m 0644 $(TOP)/ssm/snapfreeze.yaml $(TOP)/ssm/policy-example.json \
-		$(TOP)/ssm/README.md $(DESTDIR)$(PREFIX)/share/snapfreeze/ssm/
+		$(DESTDIR)$(PREFIX)/share/snapfreeze/ssm/
 
 # Only what dkms.conf builds: dkms.conf (the version put in), VERSION,
 # Kbuild, kmod/ and include/.
