@@ -27,7 +27,7 @@ if ! insmod "$SF_MODULE"; then
 	exit 1
 fi
 ok "insmod snapfreeze.ko"
-a= b=
+a='' b=''
 for d in ${SF_DISKS:-}; do
 	case $d in a:*) a=${d##*:} ;; b:*) b=${d##*:} ;; esac
 done
