@@ -202,3 +202,62 @@ check-long: user tests
 	$(KERNELS)/build-module $(KVER)
 	SF_SERIES=$(KVER) $(TOP)/tests/reliability/run --long
 endif
+
+# ---------------------------------------------------------------- packaging
+# Debian and RPM packages, DKMS, the spec's and the version's checks
+# (tests/packaging/README.md).  The version is written once, in VERSION.
+#
+#   make install-dkms  the module's sources for DKMS in /usr/src/snapfreeze-V
+#   make deb           dpkg-buildpackage: build/deb/*.deb (packaging/build-deb)
+#   make rpm           rpmbuild: build/rpm/RPMS/*/*.rpm (build-tested only)
+#   make check-packaging  every packaging test, the VM ones included
+#                      (tests/packaging/run; about 15 minutes)
+SF_VERSION := $(shell cat $(TOP)/VERSION)
+DKMS_DIR := /usr/src/snapfreeze-$(SF_VERSION)
+DKMS_SRCS := $(filter-out %.mod.c,$(wildcard $(TOP)/kmod/*.[ch])) $(TOP)/kmod/Kbuild
+
+.PHONY: install-extras install-dkms deb rpm check-version check-netlink-spec \
+	check-packaging
+
+# What `make install` adds for the packages: the module's man page, the
+# bash completion, the SSM document and policy, the netlink spec (for the
+# kernel's YNL client).
+install: install-extras
+install-extras:
+	install -D -m 0644 $(TOP)/docs/snapfreeze-module.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/snapfreeze-module.8
+	install -D -m 0644 $(TOP)/docs/netlink/snapfreeze.yaml \
+		$(DESTDIR)$(PREFIX)/share/snapfreeze/netlink/snapfreeze.yaml
+	install -D -m 0644 $(TOP)/contrib/bash-completion/snapfreeze \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/snapfreeze
+	install -d $(DESTDIR)$(PREFIX)/share/snapfreeze/ssm
+	install -m 0644 $(TOP)/ssm/snapfreeze.yaml $(TOP)/ssm/policy-example.json \
+		$(DESTDIR)$(PREFIX)/share/snapfreeze/ssm/
+
+# Only what dkms.conf builds: dkms.conf (the version put in), VERSION,
+# Kbuild, kmod/ and include/.
+install-dkms:
+	install -d $(DESTDIR)$(DKMS_DIR)/kmod $(DESTDIR)$(DKMS_DIR)/include/uapi/linux
+	sed 's/#MODULE_VERSION#/$(SF_VERSION)/' $(TOP)/dkms.conf.in \
+		>$(DESTDIR)$(DKMS_DIR)/dkms.conf
+	install -m 0644 $(TOP)/VERSION $(TOP)/Kbuild $(DESTDIR)$(DKMS_DIR)/
+	install -m 0644 $(DKMS_SRCS) $(DESTDIR)$(DKMS_DIR)/kmod/
+	install -m 0644 $(TOP)/include/uapi/linux/snapfreeze.h \
+		$(DESTDIR)$(DKMS_DIR)/include/uapi/linux/
+
+deb:
+	$(TOP)/packaging/build-deb
+
+rpm:
+	$(TOP)/packaging/build-rpm
+
+check-version:
+	$(TOP)/scripts/check-version
+
+check-netlink-spec:
+	$(TOP)/scripts/check-netlink-spec
+
+lint: check-version check-netlink-spec
+
+check-packaging:
+	$(TOP)/tests/packaging/run
