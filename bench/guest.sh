@@ -14,7 +14,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 W=/run/sf-vm
 RAW=$W/bench-raw.csv
-SFBENCH=$top/build/bench/sfbench
+SFBENCH=$W/sfbench		# bench/run's copy of build/bench/sfbench
 : "${BENCH_N:?}" "${BENCH_DIRTY:?}" "${BENCH_BW:?}" "${BENCH_RUNS:?}"
 : "${BENCH_METHODS:?}" "${BENCH_HOLD_MS:?}" "${BENCH_FSTYPE:?}"
 
@@ -82,10 +82,10 @@ for r in $(seq 1 "$BENCH_RUNS"); do
 			say "run $r method $m: no result"
 			continue
 		fi
-		IFS=, read -r _ _ _ _ _ ok limit _ pre ratio post skew _ _ _ _ stall_max _ <<<"$line"
+		IFS=, read -r _ _ _ _ _ ok limit dirty pre ratio post skew _ _ _ _ stall_max _ <<<"$line"
 		status=
 		[ "$ok" = 1 ] || status=", FAILED: ${line##*,}"
-		say "run $r/$BENCH_RUNS method $m: pre-script $pre s (${ratio}x the limit $limit s), skew $skew ms, post $post ms, worst stall $stall_max ms$status"
+		say "run $r/$BENCH_RUNS method $m: $dirty MiB dirty, pre-script $pre s (${ratio}x the limit $limit s), skew $skew ms, post $post ms, worst stall $stall_max ms$status"
 	done
 done
 dmesg | grep -E 'snapfreeze: (froze|thawed)' | tail -n 4 | sed "s/^/bench: N=$BENCH_N: dmesg: /"

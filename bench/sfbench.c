@@ -19,14 +19,20 @@
  *   sfbench nl-thaw ID
  *	A minimal client of the family: one request, its in-process time on
  *	stdout as "request_ns=N".
- *   sfbench spawn-time K CMD [ARGS...]
- *	Start CMD K times, one after another; print the median, min and max
- *	wall time (fork/exec to exit) in microseconds.
+ *   sfbench spawn-time K CMD [ARGS...] [-- CMD [ARGS...]]...
+ *	K rounds, each starting every CMD once in turn; per CMD the median,
+ *	min and max wall time (spawn to exit) in microseconds.
+ *   sfbench fsfreeze-time K MOUNT
+ *	`fsfreeze -f MOUNT` then `fsfreeze -u MOUNT`, K times; medians (us).
  *   sfbench ioctl-time K MOUNT
  *	FIFREEZE then FITHAW of MOUNT in this process, K times; medians (us).
  *   sfbench nl-time K PATH...
  *	FREEZE then THAW of PATH... in this process (level 0), K times;
  *	medians of each request (us), plus the family lookup.
+ *   sfbench frozen-run K PATH... -- CMD [ARGS...] [-- CMD [ARGS...]]...
+ *	K rounds; for each CMD in turn: freeze PATH... here (level 0,
+ *	execution id FIXED_ID below), run CMD, which should thaw the set (a
+ *	post-script), and time it.
  *
  * Every time is CLOCK_MONOTONIC; the writers are forked children that
  * record into shared memory, so a writer blocked on a frozen filesystem
@@ -874,30 +880,77 @@ static void print_stats(const char *what, int64_t *v, int n)
 {
 	int64_t med = median(v, n);
 
-	printf("%-40s median %9.1f us  min %9.1f  max %9.1f  (n=%d)\n", what,
+	printf("%-44s median %9.1f us  min %9.1f  max %9.1f  (n=%d)\n", what,
 	       med / 1e3, v[0] / 1e3, v[n - 1] / 1e3, n);
 }
 
+/* "basename ARGS...", for the tables. */
+static const char *label(char *const *argv)
+{
+	static char buf[128];
+	const char *b = strrchr(argv[0], '/');
+	size_t len;
+
+	snprintf(buf, sizeof(buf), "%s", b ? b + 1 : argv[0]);
+	for (argv++; *argv; argv++) {
+		len = strlen(buf);
+		snprintf(buf + len, sizeof(buf) - len, " %s", *argv);
+	}
+	return buf;
+}
+
+/*
+ * Split argv at each "--" into at most @max commands (NULL-terminated in
+ * place); returns how many.
+ */
+static int split_cmds(int argc, char **argv, char ***cmds, int max)
+{
+	int n = 0, i;
+
+	for (i = 0; i < argc && n < max; i++) {
+		if (!strcmp(argv[i], "--")) {
+			argv[i] = NULL;
+			continue;
+		}
+		if (i == 0 || argv[i - 1] == NULL)
+			cmds[n++] = argv + i;
+	}
+	return n;
+}
+
+#define MAX_CMDS 16
+
+/*
+ * K rounds; each round starts every command once, in turn, so that the
+ * machine's load changes hurt all of them alike.
+ */
 static int cmd_spawn_time(int argc, char **argv)
 {
-	int64_t *v;
-	int k, i;
+	char **cmds[MAX_CMDS];
+	int64_t *v[MAX_CMDS];
+	int k, i, j, n;
 
 	if (argc < 3)
-		die("usage: sfbench spawn-time K CMD [ARGS...]");
+		die("usage: sfbench spawn-time K CMD [ARGS...] [-- CMD [ARGS...]]...");
 	k = atoi(argv[1]);
 	if (k < 1)
 		die("K must be positive");
-	v = calloc(k, sizeof(*v));
+	n = split_cmds(argc - 2, argv + 2, cmds, MAX_CMDS);
+	for (j = 0; j < n; j++)
+		v[j] = calloc(k, sizeof(int64_t));
 	for (i = 0; i < k; i++) {
-		int64_t t0 = now_ns();
+		for (j = 0; j < n; j++) {
+			int64_t t0 = now_ns();
 
-		if (run_wait(argv + 2, NULL) != 0)
-			die("%s failed", argv[2]);
-		v[i] = now_ns() - t0;
+			if (run_wait(cmds[j], NULL) != 0)
+				die("%s failed", cmds[j][0]);
+			v[j][i] = now_ns() - t0;
+		}
 	}
-	print_stats(argv[2], v, k);
-	free(v);
+	for (j = 0; j < n; j++) {
+		print_stats(label(cmds[j]), v[j], k);
+		free(v[j]);
+	}
 	return 0;
 }
 
@@ -930,6 +983,38 @@ static int cmd_ioctl_time(int argc, char **argv)
 	print_stats("FIFREEZE (ioctl, idle fs)", f, k);
 	print_stats("FITHAW (ioctl, idle fs)", u, k);
 	close(fd);
+	return 0;
+}
+
+/* K times: `fsfreeze -f MOUNT`, then `fsfreeze -u MOUNT`, each timed. */
+static int cmd_fsfreeze_time(int argc, char **argv)
+{
+	char *fa[] = { "fsfreeze", "-f", NULL, NULL };
+	char *ua[] = { "fsfreeze", "-u", NULL, NULL };
+	int64_t *f, *u;
+	int k, i;
+
+	if (argc != 3)
+		die("usage: sfbench fsfreeze-time K MOUNT");
+	k = atoi(argv[1]);
+	if (k < 1)
+		die("K must be positive");
+	fa[2] = ua[2] = argv[2];
+	f = calloc(k, sizeof(*f));
+	u = calloc(k, sizeof(*u));
+	for (i = 0; i < k; i++) {
+		int64_t t0 = now_ns(), t1;
+
+		if (run_wait(fa, NULL) != 0)
+			die("fsfreeze -f %s failed", argv[2]);
+		t1 = now_ns();
+		if (run_wait(ua, NULL) != 0)
+			die("fsfreeze -u %s failed", argv[2]);
+		f[i] = t1 - t0;
+		u[i] = now_ns() - t1;
+	}
+	print_stats("fsfreeze -f (process, idle fs)", f, k);
+	print_stats("fsfreeze -u (process, idle fs)", u, k);
 	return 0;
 }
 
@@ -980,51 +1065,62 @@ static int cmd_nl_time(int argc, char **argv)
 }
 
 /*
- * K times: freeze PATH... in this process (execution id FIXED_ID), run CMD
- * (which should thaw), time it, thaw by force if it did not.
+ * K rounds: for each CMD in turn, freeze PATH... in this process (level 0,
+ * execution id FIXED_ID), run CMD, which should thaw the set (a
+ * post-script), and time it; thaw by force if it did not.
  */
 static int cmd_frozen_run(int argc, char **argv)
 {
 	static struct sf_result res;
 	uint32_t levels[MAX_VOLS] = { 0 };
+	char **cmds[MAX_CMDS];
+	int64_t *v[MAX_CMDS];
 	unsigned int n = 0;
-	int64_t *v;
-	int k, i, sep, ret, bad = 0;
+	int k, i, j, nc, sep, ret, bad = 0;
 	struct sf_nl *nl;
 
 	for (sep = 2; sep < argc && strcmp(argv[sep], "--"); sep++)
 		n++;
 	if (argc < 4 || sep >= argc - 1 || !n || n > MAX_VOLS)
-		die("usage: sfbench frozen-run K PATH... -- CMD [ARGS...] (execution id " FIXED_ID ")");
+		die("usage: sfbench frozen-run K PATH... -- CMD [ARGS...] [-- CMD [ARGS...]]... (execution id " FIXED_ID ")");
 	k = atoi(argv[1]);
 	if (k < 1)
 		die("K must be positive");
+	nc = split_cmds(argc - sep - 1, argv + sep + 1, cmds, MAX_CMDS);
+	argv[sep] = NULL;
 	nl = sf_nl_open();
 	if (!nl)
 		die("snapfreeze family: %s", strerror(errno));
-	v = calloc(k, sizeof(*v));
+	for (j = 0; j < nc; j++)
+		v[j] = calloc(k, sizeof(int64_t));
 	for (i = 0; i < k; i++) {
-		int64_t t0;
+		for (j = 0; j < nc; j++) {
+			int64_t t0;
 
-		ret = sf_freeze_levels(nl, (const char *const *)argv + 2, levels,
-				       n, FIXED_ID, 60000, 0, &res, NULL);
-		if (ret)
-			die("freeze: %s: %s", strerror(-ret), res.msg);
-		t0 = now_ns();
-		if (run_wait(argv + sep + 1, NULL) != 0)
-			bad = 1;
-		v[i] = now_ns() - t0;
-		ret = sf_get(nl, &res);
-		if (!ret && res.st.state != SNAPFREEZE_STATE_IDLE) {
-			bad = 1;
-			sf_thaw(nl, NULL, SNAPFREEZE_F_FORCE, &res);
+			ret = sf_freeze_levels(nl, (const char *const *)argv + 2,
+					       levels, n, FIXED_ID, 60000, 0,
+					       &res, NULL);
+			if (ret)
+				die("freeze: %s: %s", strerror(-ret), res.msg);
+			t0 = now_ns();
+			if (run_wait(cmds[j], NULL) != 0)
+				bad = 1;
+			v[j][i] = now_ns() - t0;
+			ret = sf_get(nl, &res);
+			if (!ret && res.st.state != SNAPFREEZE_STATE_IDLE) {
+				bad = 1;
+				sf_thaw(nl, NULL, SNAPFREEZE_F_FORCE, &res);
+			}
 		}
 	}
-	print_stats(argv[sep + 1], v, k);
+	for (j = 0; j < nc; j++) {
+		printf("%u frozen, then: ", n);
+		print_stats(label(cmds[j]), v[j], k);
+		free(v[j]);
+	}
 	sf_nl_close(nl);
 	if (bad)
-		fprintf(stderr, "sfbench: %s failed or did not thaw at least once\n",
-			argv[sep + 1]);
+		fprintf(stderr, "sfbench: a command failed or did not thaw at least once\n");
 	return bad;
 }
 
@@ -1043,12 +1139,14 @@ int main(int argc, char **argv)
 		return cmd_spawn_time(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ioctl-time"))
 		return cmd_ioctl_time(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fsfreeze-time"))
+		return cmd_fsfreeze_time(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "nl-time"))
 		return cmd_nl_time(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "frozen-run"))
 		return cmd_frozen_run(argc - 1, argv + 1);
 usage:
-	fputs("usage: sfbench cycle|nl-freeze|nl-thaw|spawn-time|ioctl-time|nl-time|frozen-run ...\n"
+	fputs("usage: sfbench cycle|nl-freeze|nl-thaw|spawn-time|fsfreeze-time|ioctl-time|nl-time|frozen-run ...\n"
 	      "(see the comment at the top of bench/sfbench.c)\n", stderr);
 	return 2;
 }
