@@ -38,14 +38,10 @@ done
 insmod "$top/kmod/snapfreeze.ko"
 echo "guest: $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ {printf "%d MiB", $2/1024}' /proc/meminfo), ${#mounts[@]} idle ext4 filesystems, K=$K"
 
-section "process start-up (spawn to exit), idle guest"
-"$B/sfbench" spawn-time "$K" busybox true
-"$B/sfbench" spawn-time "$K" /bin/true
-for p in nop-libc nop-mnl nop-helper-libs-no-kmod nop-helper-libs; do
-	"$B/sfbench" spawn-time "$K" "$B/$p"
-done
-"$B/sfbench" spawn-time "$K" "$SF" --version
-"$B/sfbench" spawn-time "$K" "$SF" status
+section "process start-up (spawn to exit), the commands taking turns"
+"$B/sfbench" spawn-time "$K" busybox true -- /bin/true -- "$B/nop-libc" -- \
+	"$B/nop-mnl" -- "$B/nop-helper-libs-no-kmod" -- "$B/nop-helper-libs" -- \
+	"$SF" --version -- "$SF" status
 
 section "an empty freeze/thaw of one idle filesystem"
 "$B/sfbench" fsfreeze-time "$K" "${mounts[0]}"
@@ -55,39 +51,58 @@ section "an empty freeze/thaw of one idle filesystem"
 section "the module, all ${#mounts[@]} idle filesystems at level 0"
 "$B/sfbench" nl-time "$K" "${mounts[@]}"
 
-section "post-script with ${#mounts[@]} filesystems frozen (spawn to exit)"
-"$B/sfbench" frozen-run "$K" "${mounts[@]}" -- "$SF" post-script --execution-id "$ID"
-"$B/sfbench" frozen-run "$K" "${mounts[@]}" -- "$B/sfbench" nl-thaw "$ID"
-section "post-script with 1 filesystem frozen"
-"$B/sfbench" frozen-run "$K" "${mounts[0]}" -- "$SF" post-script --execution-id "$ID"
+section "post-script (spawn to exit), the helper and a bare libmnl client taking turns"
+"$B/sfbench" frozen-run "$K" "${mounts[@]}" -- "$SF" post-script --execution-id "$ID" -- \
+	"$B/sfbench" nl-thaw "$ID"
+"$B/sfbench" frozen-run "$K" "${mounts[0]}" -- "$SF" post-script --execution-id "$ID" -- \
+	"$B/sfbench" nl-thaw "$ID"
+
+section "post-script's phases (libsfphases.so: a clock at each step, no strace), ${#mounts[@]} frozen"
+rm -f "$T"/phases-*
+SFB_PHASE_OUT=$T/phases-helper LD_PRELOAD=$B/libsfphases.so \
+	"$B/sfbench" frozen-run "$K" "${mounts[@]}" -- "$SF" post-script --execution-id "$ID" >/dev/null
+SFB_PHASE_OUT=$T/phases-mnl LD_PRELOAD=$B/libsfphases.so \
+	"$B/sfbench" frozen-run "$K" "${mounts[@]}" -- "$B/sfbench" nl-thaw "$ID" >/dev/null
+python3 "$top/bench/phase-report" "$T/phases-helper" "snapfreeze post-script"
+python3 "$top/bench/phase-report" "$T/phases-mnl" "sfbench nl-thaw (libmnl)"
 
 section "ld.so statistics of the helper's start-up (LD_DEBUG=statistics), 3 runs"
+dmesg | grep -m1 -oE 'tsc: (Detected|Refined TSC clocksource calibration:) [0-9.]+ MHz.*' || true
 for _ in 1 2 3; do
-	LD_DEBUG=statistics "$SF" --version 2>&1 >/dev/null | grep -E 'total startup time|relocation|number of relocations|objects' | sed 's/^ *[0-9]*: *//'
+	LD_DEBUG=statistics "$SF" --version 2>&1 >/dev/null |
+		grep -E 'total startup time|time needed|number of relocations:|objects' | sed 's/^ *[0-9]*: *//' || true
 	echo
 done
 
-section "strace -f -ttt -T of one post-script (${#mounts[@]} frozen), cut into phases"
-"$B/sfbench" frozen-run 1 "${mounts[@]}" -- strace -f -ttt -T -o "$T/post.strace" \
-	"$SF" post-script --execution-id "$ID" || true
-python3 "$top/bench/strace-phases" "$T/post.strace" || true
+section "strace -f -ttt -T of post-script (${#mounts[@]} frozen), cut into phases, 3 runs"
+for i in 1 2 3; do
+	"$B/sfbench" frozen-run 1 "${mounts[@]}" -- strace -f -ttt -T -o "$T/post-$i.strace" \
+		"$SF" post-script --execution-id "$ID" >/dev/null || true
+	python3 "$top/bench/strace-phases" "$T/post-$i.strace" || true
+done
 echo "strace -c of 10 post-scripts:"
 "$B/sfbench" frozen-run 10 "${mounts[@]}" -- strace -f -c -o "$T/post.strace-c" \
 	"$SF" post-script --execution-id "$ID" >/dev/null || true
-head -n 25 "$T/post.strace-c" || true
+sed -n 1,25p "$T/post.strace-c" || true
 
 section "perf: where post-script's CPU time goes (cpu-clock samples, $K post-scripts)"
 if perf version >/dev/null 2>&1; then
 	perf record -q -e cpu-clock -F 2000 -g -o "$T/perf.data" -- \
 		"$B/sfbench" frozen-run "$K" "${mounts[@]}" -- "$SF" post-script --execution-id "$ID" \
 		>/dev/null 2>"$T/perf.err" || cat "$T/perf.err"
-	perf report -i "$T/perf.data" --comm snapfreeze --sort dso --stdio -g none 2>/dev/null |
-		grep -vE '^#|^$' | head -n 20
-	echo "top symbols:"
-	perf report -i "$T/perf.data" --comm snapfreeze --sort dso,sym --stdio -g none 2>/dev/null |
-		grep -vE '^#|^$' | head -n 25
+	echo "by DSO (self):"
+	# Percentages of snapfreeze's own samples; sed, not head: no SIGPIPE.
+	perf report -i "$T/perf.data" --comms snapfreeze --percentage relative --no-children \
+		--sort dso --stdio -g none 2>/dev/null | grep -vE '^#|^$' | sed -n 1,20p || true
+	echo "top symbols (self):"
+	perf report -i "$T/perf.data" --comms snapfreeze --percentage relative --no-children \
+		--sort dso,sym --stdio -g none 2>/dev/null | grep -vE '^#|^$' >"$T/perf-symbols.txt" || true
+	sed -n 1,40p "$T/perf-symbols.txt"
 else
 	echo "perf does not run here ($(perf version 2>&1 | head -n 1))"
 fi
+# The raw material, for a closer look: <workdir>/profile-files/.
+mkdir -p /run/sf-vm/profile-files
+cp "$T"/post-*.strace "$T"/phases-* "$T"/perf-symbols.txt /run/sf-vm/profile-files/ 2>/dev/null || true
 echo
 echo "profile done"

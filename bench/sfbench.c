@@ -32,7 +32,9 @@
  *   sfbench frozen-run K PATH... -- CMD [ARGS...] [-- CMD [ARGS...]]...
  *	K rounds; for each CMD in turn: freeze PATH... here (level 0,
  *	execution id FIXED_ID below), run CMD, which should thaw the set (a
- *	post-script), and time it.
+ *	post-script), and time it.  With SFB_PHASE_OUT set (and
+ *	build/bench/libsfphases.so preloaded into CMD), it passes each spawn
+ *	time in SFB_SPAWN_NS and appends "E ns", the reaping, to that file.
  *
  * Every time is CLOCK_MONOTONIC; the writers are forked children that
  * record into shared memory, so a writer blocked on a frozen filesystem
@@ -1076,6 +1078,7 @@ static int cmd_frozen_run(int argc, char **argv)
 	char **cmds[MAX_CMDS];
 	int64_t *v[MAX_CMDS];
 	unsigned int n = 0;
+	const char *phase_out = getenv("SFB_PHASE_OUT");
 	int k, i, j, nc, sep, ret, bad = 0;
 	struct sf_nl *nl;
 
@@ -1103,9 +1106,25 @@ static int cmd_frozen_run(int argc, char **argv)
 			if (ret)
 				die("freeze: %s: %s", strerror(-ret), res.msg);
 			t0 = now_ns();
+			if (phase_out) {
+				/* For libsfphases.so (bench/phases.c). */
+				char t[32];
+
+				snprintf(t, sizeof(t), "%lld", (long long)t0);
+				setenv("SFB_SPAWN_NS", t, 1);
+			}
 			if (run_wait(cmds[j], NULL) != 0)
 				bad = 1;
 			v[j][i] = now_ns() - t0;
+			if (phase_out) {
+				FILE *f = fopen(phase_out, "a");
+
+				if (f) {
+					fprintf(f, "E %lld\n",
+						(long long)(t0 + v[j][i]));
+					fclose(f);
+				}
+			}
 			ret = sf_get(nl, &res);
 			if (!ret && res.st.state != SNAPFREEZE_STATE_IDLE) {
 				bad = 1;
