@@ -7,7 +7,8 @@ methods = system("sed -n 's/^# methods: //p' ".dat)
 label(m) = m eq "a" ? "(a) fsfreeze -f in turn" : \
 	   m eq "b" ? "(b) fsfreeze -f all at once" : \
 	   m eq "c" ? "(c) snapfreeze pre-script" : \
-	   m eq "d" ? "(d) module, one level" : "(e) module, no levels"
+	   m eq "d" ? "(d) module, one level" : \
+	   m eq "e" ? "(e) module, no levels" : "(n) nothing"
 info = system("sed -n 's/^kernel: //p' ".dir."/machine.txt")
 
 set terminal pngcairo size 1400,1000 font ",11"

@@ -15,6 +15,8 @@
  *	  d  the module, every target at level 0 (sfbench nl-freeze -l 0),
  *	     thawed by sfbench nl-thaw
  *	  e  the module without levels: one after another (sfbench nl-freeze)
+ *	  n  nothing at all: a check of the benchmark itself, whose cycles
+ *	     must fail ("a volume took writes while the set was frozen")
  *   sfbench nl-freeze [-l LEVEL] ID TIMEOUT_MS PATH...
  *   sfbench nl-thaw ID
  *	A minimal client of the family: one request, its in-process time on
@@ -175,6 +177,7 @@ static int64_t read_request_ns(const char *file)
 
 struct wstat {
 	int64_t nwrites;
+	int64_t hold_writes;		/* completed while the set should be frozen */
 	int64_t max_ns, max_start;	/* the longest write of the run */
 	int nlong;
 	int err;
@@ -183,6 +186,9 @@ struct wstat {
 
 struct shared {
 	volatile int stop;
+	/* The driver: everything is frozen since hold_from (the hold). */
+	volatile int hold;
+	volatile int64_t hold_from;
 	struct wstat w[MAX_VOLS];
 };
 
@@ -222,7 +228,7 @@ static long long bdi_stat(dev_t dev, const char *key)
 }
 
 static void writer(struct wstat *w, const char *file, int64_t interval_ns,
-		   size_t rec, volatile int *stop)
+		   size_t rec, struct shared *sh)
 {
 	char buf[65536];
 	int fd;
@@ -235,7 +241,7 @@ static void writer(struct wstat *w, const char *file, int64_t interval_ns,
 		w->err = errno;
 		_exit(1);
 	}
-	while (!*stop) {
+	while (!sh->stop) {
 		int64_t t0 = now_ns(), t1, d;
 		ssize_t n = write(fd, buf, rec);
 
@@ -246,6 +252,12 @@ static void writer(struct wstat *w, const char *file, int64_t interval_ns,
 		}
 		d = t1 - t0;
 		w->nwrites++;
+		/*
+		 * A write that began and ended during the hold: the filesystem
+		 * was not frozen after all.
+		 */
+		if (sh->hold && t0 > sh->hold_from)
+			w->hold_writes++;
 		if (d > w->max_ns) {
 			w->max_ns = d;
 			w->max_start = t0;
@@ -306,6 +318,7 @@ struct result {
 	int64_t skew_ns, skew_writers_ns, window_ns, flush_ns;
 	int64_t stall_least_ns, stall_max_ns;
 	double limit_s, dirty_mib, written_mib;
+	int unfrozen;			/* volumes whose writer wrote while "frozen" */
 };
 
 static struct vol vols[MAX_VOLS];
@@ -415,6 +428,8 @@ static int pre_script(const struct cfg *c, const char *id, struct result *r)
 	snprintf(tmo, sizeof(tmo), "%u", c->timeout_s);
 	snprintf(tmo_ms, sizeof(tmo_ms), "%u", c->timeout_s * 1000);
 	switch (c->method) {
+	case 'n':
+		return 0;
 	case 'a':
 		return fsfreeze_all("-f", 0, 1);
 	case 'b':
@@ -457,6 +472,8 @@ static int post_script(const struct cfg *c, const char *id, struct result *r)
 
 	snprintf(out, sizeof(out), "%s/%s-post.out", c->tmp, c->tag);
 	switch (c->method) {
+	case 'n':
+		return 0;
 	case 'a':
 	case 'b':
 		return fsfreeze_all("-u", 0, 0);
@@ -481,7 +498,8 @@ static int post_script(const struct cfg *c, const char *id, struct result *r)
 
 /* Stalls, the writers' view of the freeze, skew and the physical limit. */
 static void analyse(const struct cfg *c, const struct shared *sh,
-		    int64_t pre_start, int64_t pre_end, struct result *r)
+		    int64_t pre_start, int64_t post_start,
+		    struct result *r)
 {
 	int64_t first = INT64_MAX, last = INT64_MIN;
 	int64_t bfirst = INT64_MAX, blast = INT64_MIN;
@@ -491,8 +509,6 @@ static void analyse(const struct cfg *c, const struct shared *sh,
 	for (i = 0; i < nvols; i++) {
 		const struct wstat *w = &sh->w[i];
 		double mib = vols[i].dirty_kb / 1024.0;
-		int64_t best = 0;
-
 		r->dirty_mib += mib;
 		if (mib / vols[i].bw_mibs > r->limit_s)
 			r->limit_s = mib / vols[i].bw_mibs;
@@ -501,17 +517,17 @@ static void analyse(const struct cfg *c, const struct shared *sh,
 		vols[i].stall_ns = w->max_ns;
 		if (w->max_ns > r->stall_max_ns)
 			r->stall_max_ns = w->max_ns;
-		/* The longest write that began during the pre-script. */
+		/*
+		 * The write the freeze blocked: the one still blocked when the
+		 * post-script began.  It began when the writer first hit the
+		 * frozen (or freezing) filesystem.
+		 */
 		vols[i].block_ns = -1;
-		for (k = 0; k < w->nlong; k++) {
-			int64_t d = w->lend[k] - w->lstart[k];
-
-			if (w->lstart[k] >= pre_start &&
-			    w->lstart[k] <= pre_end && d > best) {
-				best = d;
+		for (k = 0; post_start >= 0 && k < w->nlong; k++)
+			if (w->lstart[k] <= post_start && w->lend[k] >= post_start)
 				vols[i].block_ns = w->lstart[k] - pre_start;
-			}
-		}
+		if (w->hold_writes)
+			r->unfrozen++;
 		if (vols[i].block_ns >= 0) {
 			if (vols[i].block_ns < bfirst)
 				bfirst = vols[i].block_ns;
@@ -547,9 +563,15 @@ static void put_ms(int64_t ns)
 /*
  * RUN,n,method,run,order,ok,limit_s,dirty_mib,pre_s,ratio,post_ms,skew_ms,
  *     skew_writers_ms,window_ms,flush_ms,stall_least_ms,stall_max_ms,
- *     request_ms,post_request_ms,prep_s,written_mib,why
+ *     request_ms,post_request_ms,prep_s,written_mib,unfrozen,why
  * VOL,n,method,run,vol,dirty_asked_mib,dirty_mib,bw_mibs,written_mib,
- *     frozen_ms,block_ms,stall_ms,flush_ms,freeze_call_ms,writes
+ *     frozen_ms,block_ms,stall_ms,flush_ms,freeze_call_ms,writes,hold_writes
+ *
+ * frozen_ms: (a)/(b) when its `fsfreeze -f` returned, from the start of
+ * the pre-script; (c)-(e) the module's frozen-at, from its first freeze
+ * call.  block_ms: when the writer's write that the freeze blocked began,
+ * from the start of the pre-script.  unfrozen: volumes whose writer
+ * completed a write during the hold (should be 0: the set was frozen).
  */
 static void print_results(const struct cfg *c, const struct shared *sh,
 			  const struct result *r)
@@ -568,8 +590,8 @@ static void print_results(const struct cfg *c, const struct shared *sh,
 	put_ms(r->stall_max_ns);
 	put_ms(r->request_ns);
 	put_ms(r->post_request_ns);
-	printf(",%.3f,%.2f,%s\n", r->prep_ns / 1e9, r->written_mib,
-	       r->why ? r->why : "");
+	printf(",%.3f,%.2f,%d,%s\n", r->prep_ns / 1e9, r->written_mib,
+	       r->unfrozen, r->why ? r->why : "");
 	for (i = 0; i < nvols; i++) {
 		printf("VOL,%u,%c,%d,%u,%.2f,%.2f,%.2f,%.2f", nvols, c->method,
 		       c->run, i + 1, vols[i].dirty_mib,
@@ -580,7 +602,8 @@ static void print_results(const struct cfg *c, const struct shared *sh,
 		put_ms(vols[i].stall_ns);
 		put_ms(vols[i].flush_ns);
 		put_ms(vols[i].freeze_call_ns);
-		printf(",%lld\n", (long long)sh->w[i].nwrites);
+		printf(",%lld,%lld\n", (long long)sh->w[i].nwrites,
+		       (long long)sh->w[i].hold_writes);
 	}
 	fflush(stdout);
 }
@@ -661,7 +684,7 @@ static void cleanup_files(const struct cfg *c)
 
 static void usage_cycle(void)
 {
-	fputs("usage: sfbench cycle -m a|b|c|d|e [-r RUN] [-o ORDER] [-H HOLD_MS] [-W WARMUP_MS]\n"
+	fputs("usage: sfbench cycle -m a|b|c|d|e|n [-r RUN] [-o ORDER] [-H HOLD_MS] [-W WARMUP_MS]\n"
 	      "       [-C COOLDOWN_MS] [-i INTERVAL_US] [-b RECORD_BYTES] [-T TIMEOUT_S]\n"
 	      "       [-s SNAPFREEZE] [-t TMPDIR] MOUNT:DIRTY_MIB:BW_MIBS...\n", stderr);
 	exit(2);
@@ -683,7 +706,7 @@ static int cmd_cycle(int argc, char **argv)
 	struct sf_nl *nl = NULL;
 	struct shared *sh;
 	char id[64];
-	int64_t t, pre0, pre1;
+	int64_t t, pre0, pre1, post0 = -1;
 	unsigned int i;
 	int opt;
 
@@ -703,7 +726,7 @@ static int cmd_cycle(int argc, char **argv)
 		default: usage_cycle();
 		}
 	}
-	if (!strchr("abcde", c.method) || !c.method || optind >= argc)
+	if (!c.method || !strchr("abcden", c.method) || optind >= argc)
 		usage_cycle();
 	for (; optind < argc && nvols < MAX_VOLS; optind++) {
 		struct vol *v = &vols[nvols++];
@@ -748,7 +771,7 @@ static int cmd_cycle(int argc, char **argv)
 		if (wpid[i] < 0)
 			die("fork: %s", strerror(errno));
 		if (wpid[i] == 0)
-			writer(&sh->w[i], file, c.interval_ns, c.rec, &sh->stop);
+			writer(&sh->w[i], file, c.interval_ns, c.rec, sh);
 	}
 	sleep_ns(c.warmup_ns);
 
@@ -778,10 +801,14 @@ static int cmd_cycle(int argc, char **argv)
 		r.why = "GET after the freeze: the set is not frozen";
 
 	/* The snapshot. */
+	sh->hold_from = now_ns();
+	sh->hold = 1;
 	t = pre1 + c.hold_ns - now_ns();
 	sleep_ns(t);
+	sh->hold = 0;
 
-	t = now_ns();
+	post0 = now_ns();
+	t = post0;
 	if (post_script(&c, id, &r)) {
 		r.why = "post-script failed";
 		emergency_thaw();
@@ -796,9 +823,11 @@ out_writers:
 	for (i = 0; i < nvols; i++)
 		if (sh->w[i].err && !r.why)
 			r.why = "a writer failed";
+	analyse(&c, sh, pre0, post0, &r);
+	if (r.unfrozen && !r.why)
+		r.why = "a volume took writes while the set was frozen";
 	if (r.why)
 		r.ok = 0;
-	analyse(&c, sh, pre0, pre1, &r);
 	print_results(&c, sh, &r);
 	munmap(sh, sizeof(*sh));
 out_files:
