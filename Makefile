@@ -261,3 +261,22 @@ lint: check-version check-netlink-spec
 
 check-packaging:
 	$(TOP)/tests/packaging/run
+
+# ---- benchmark (bench/README.md, docs/performance.md); not tests, never
+# gated on time.  BENCH_N, BENCH_RUNS, BENCH_METHODS, BENCH_ARGS pass on.
+BENCH_N ?= 1 4 8 16
+BENCH_RUNS ?= 5
+BENCH_METHODS ?= a b c d
+BENCH_RUN := $(TOP)/bench/run --runs "$(BENCH_RUNS)" --methods "$(BENCH_METHODS)"
+
+.PHONY: bench bench-long bench-smoke bench-plot bench-profile
+bench:
+	$(BENCH_RUN) --n "$(BENCH_N)" $(BENCH_ARGS)
+bench-long:
+	$(BENCH_RUN) --n "32" --out $(BUILD)/bench/results-long $(BENCH_ARGS)
+bench-smoke:
+	$(TOP)/bench/run --smoke $(BENCH_ARGS)
+bench-plot:
+	gnuplot -e "dir='$(BUILD)/bench/results'" $(TOP)/bench/plot.gp
+bench-profile:
+	$(TOP)/bench/profile $(BENCH_ARGS)
