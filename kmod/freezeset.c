@@ -306,6 +306,20 @@ static void arm_deadline(ktime_t deadline)
 	hrtimer_start(&sf.timer, deadline, HRTIMER_MODE_ABS);
 }
 
+/*
+ * After a rollback: targets whose thaw failed stay with the set, which
+ * stays FROZEN and is retried shortly.  True if there were any.
+ */
+static bool keep_stuck(void)
+{
+	lockdep_assert_held(&sf.lock);
+	if (!count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED))
+		return false;
+	sf.state = SNAPFREEZE_STATE_FROZEN;
+	arm_deadline(ktime_add_ms(ktime_get_boottime(), SF_THAW_RETRY_MS));
+	return true;
+}
+
 /* Hand the set's targets to @out (NULL: to the release work) and go idle. */
 static void set_idle(struct sf_outcome *out)
 {
@@ -657,13 +671,8 @@ static void finish_abandoned(struct sf_outcome *last)
 	thaw_held(&thawed);
 	pr_warn("execution %s: the last flush or freeze of an abandoned set finished; thawed %u filesystem(s)\n",
 		sf.exec_id, thawed);
-	if (count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED)) {
-		sf.state = SNAPFREEZE_STATE_FROZEN;
-		arm_deadline(ktime_add_ms(ktime_get_boottime(),
-					  SF_THAW_RETRY_MS));
-		return;
-	}
-	set_idle(last);
+	if (!keep_stuck())
+		set_idle(last);
 }
 
 /* The end of every flush and freeze work item, under the set's lock. */
@@ -921,14 +930,8 @@ static void freeze_failed(int ret, struct sf_outcome *out)
 	post_event(SNAPFREEZE_EVENT_FAILED, sf.exec_id, SNAPFREEZE_THAW_NONE,
 		   ret);
 	fill_status(&out->st);
-	if (count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED)) {
-		/* Stuck targets stay with the set, retried shortly. */
-		sf.state = SNAPFREEZE_STATE_FROZEN;
-		arm_deadline(ktime_add_ms(ktime_get_boottime(),
-					  SF_THAW_RETRY_MS));
-		return;
-	}
-	set_idle(out);
+	if (!keep_stuck())
+		set_idle(out);
 }
 
 /* Declare the set frozen, unless its deadline or budget passed meanwhile. */
