@@ -113,6 +113,17 @@ static long long now_ms(clockid_t clk)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/*
+ * How late a deadline may be seen to pass by a test process: scheduling
+ * and process wake-up under emulation, much more under KASAN and lockdep.
+ */
+static long long late_ms(void)
+{
+	const char *dbg = getenv("SF_DEBUG_KERNEL");
+
+	return dbg && !strcmp(dbg, "1") ? 2000 : 250;
+}
+
 static int read_text(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
@@ -1217,7 +1228,7 @@ SF_TEST(fs, auto_thaw, 60)
 	TH_LOG("request->writer done %lld ms, reply->writer done %lld ms",
 	       t2 - t0, t2 - t1);
 	EXPECT_GE(t2 - t0, tmo);
-	EXPECT_LE(t2 - t1, tmo + 250);
+	EXPECT_LE(t2 - t1, tmo + late_ms());
 
 	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_FROZEN, ev.event);
@@ -2156,6 +2167,11 @@ SF_TEST(fs, held_by_other_after_auto_thaw, 60)
 	/* Long enough for fsfreeze(8) to start under a slow emulator. */
 	ASSERT_EQ(0, FREEZE(c, self->r, ID_A, 4000, 0, NULL, self->mnt));
 	ret = run("fsfreeze -f '%s' 2>/dev/null", self->mnt);
+	if (get_status(_metadata, c).state != SNAPFREEZE_STATE_FROZEN) {
+		/* fsfreeze came after the auto-thaw: nothing nested. */
+		run("fsfreeze -u '%s' 2>/dev/null", self->mnt);
+		SKIP(return, "fsfreeze(8) started after the deadline here");
+	}
 	w = writer_start(c, self->dir);
 	ASSERT_TRUE(wait_state("auto-thawed", 10000));
 	st = get_status(_metadata, c);
