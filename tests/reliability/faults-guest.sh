@@ -132,7 +132,7 @@ diag "the helper takes $tpre ms for pre-script, $tpost ms for post-script here (
 # kill_loop WHAT N TMAX: SIGKILL pre-script or post-script N times.
 kill_loop() {
 	local what=$1 n=$2 tmax=$(($3 * 12 / 10)) i id d rc s rem bad=0 why
-	local c_idle=0 c_frozen=0 c_auto=0 c_done=0 c_due=0 c_broken=0 f0 f1 e0 e1
+	local c_idle=0 c_frozen=0 c_auto=0 c_done=0 c_due=0 c_broken=0 c_abandoned=0 f0 f1 e0 e1
 	f0=$(counter failures)
 	e0=$(dmesg | grep -c 'caller was killed during the freeze')
 	LOOP_SINCE=$(dmesg_lines)
@@ -188,6 +188,17 @@ kill_loop() {
 		auto-thawed)
 			c_auto=$((c_auto + 1))
 			;;
+		freezing)
+			# Killed during the flush or the freeze: the module
+			# abandoned the set at once, and the flushes and
+			# freezes still running undo it when they finish, or
+			# the deadline does (1 s here).
+			c_abandoned=$((c_abandoned + 1))
+			if ! wait_state idle 15; then
+				diag "kill $what $i (at $d ms): an abandoned freeze did not end (state $(state))"
+				bad=$((bad + 1))
+			fi
+			;;
 		*)
 			diag "kill $what $i (at $d ms, helper exit $rc): state '$s' after the helper died"
 			bad=$((bad + 1))
@@ -216,7 +227,7 @@ kill_loop() {
 	done
 	f1=$(counter failures)
 	e1=$(dmesg | grep -c 'caller was killed during the freeze')
-	diag "kill $what: $n kills: idle after $c_idle (FREEZE interrupted and rolled back: $((e1 - e0)), failures counter +$((f1 - f0))), frozen with the deadline armed $c_frozen (due, remaining_ms 0: $c_due), already auto-thawed $c_auto; the helper had finished in $c_done; a writer broke after $c_broken"
+	diag "kill $what: $n kills: idle after $c_idle (FREEZE interrupted and rolled back: $((e1 - e0)), failures counter +$((f1 - f0))), frozen with the deadline armed $c_frozen (due, remaining_ms 0: $c_due), already auto-thawed $c_auto, abandoned while freezing $c_abandoned; the helper had finished in $c_done; a writer broke after $c_broken"
 	if [ "$bad" = 0 ]; then
 		pass "$what-script SIGKILLed at $n random moments: every time idle or frozen with the deadline armed, every deadline thawed, every writer resumed"
 	else
