@@ -113,6 +113,8 @@ static long long now_ms(clockid_t clk)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+static bool wait_state(const char *want, int ms);
+
 /*
  * How late a deadline may be seen to pass by a test process: scheduling
  * and process wake-up under emulation, much more under KASAN and lockdep.
@@ -320,14 +322,25 @@ static const char *kmsg_complaint(struct ctx *c)
 
 /* ---- writers: the observation of "frozen" ------------------------------ */
 
+/* A free writer slot: a new one, or one whose writer was reaped. */
+static int writer_slot(struct ctx *c)
+{
+	if (c->nw < MAX_WRITERS)
+		return c->nw++;
+	for (int i = 0; i < MAX_WRITERS; i++)
+		if (c->w[i].result)
+			return i;
+	return -1;
+}
+
 /* Start a child that creates and writes a file in @dir; its index. */
 static int writer_start(struct ctx *c, const char *dir)
 {
 	static int serial;
-	int p[2], idx = c->nw;
+	int p[2], idx = writer_slot(c);
 	pid_t pid;
 
-	if (idx >= MAX_WRITERS || pipe2(p, O_CLOEXEC))
+	if (idx < 0 || pipe2(p, O_CLOEXEC))
 		return -1;
 	serial++;
 	fflush(NULL);
@@ -358,7 +371,6 @@ static int writer_start(struct ctx *c, const char *dir)
 	c->w[idx].pid = pid;
 	c->w[idx].fd = p[0];
 	c->w[idx].result = 0;
-	c->nw++;
 	return idx;
 }
 
@@ -1753,13 +1765,21 @@ SF_TEST(sf, deadline_passes_while_freezing, 60)
 	write_text(PARAMS "/min_timeout_ms", c->min_timeout);
 	EXPECT_EQ(-ETIMEDOUT, ret);
 	EXPECT_STREQ("auto-thaw deadline passed while freezing", self->r->msg);
-	for (int i = 0; i < n; i++)
-		EXPECT_TRUE(writable(c, c->dirs[idx[i]]));
 	st = get_status(_metadata, c);
 	EXPECT_NE(SNAPFREEZE_STATE_FROZEN, st.state);
-	EXPECT_NE(SNAPFREEZE_STATE_FREEZING, st.state);
-	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: rollback of execution " ID_A ": "));
+	if (st.state == SNAPFREEZE_STATE_FREEZING) {
+		/*
+		 * Flushes still running half a second after the deadline:
+		 * the request abandoned the set, and they undo it when done.
+		 */
+		EXPECT_TRUE(wait_state("idle", 60000));
+		EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: freeze of execution " ID_A " abandoned: "));
+	} else {
+		EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: rollback of execution " ID_A ": "));
+	}
 	EXPECT_EQ(4, lvl);
+	for (int i = 0; i < n; i++)
+		EXPECT_TRUE(writable(c, c->dirs[idx[i]]));
 	ASSERT_EQ(0, nlt_recv_event(events, &ev, 2000));
 	EXPECT_EQ(SNAPFREEZE_EVENT_FAILED, ev.event);
 	EXPECT_EQ(ETIMEDOUT, ev.err);
@@ -1785,7 +1805,7 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
 	uint32_t offs[2];
 	struct nlt_status st;
 	FILE *f;
-	int w1, w2, lvl = -1, ret;
+	int w1, w2, lvl = -1, ret, tmo = 1500 + 4 * (int)late_ms();
 
 	snprintf(img, sizeof(img), "%s/loop.img", self->ext4_dir);
 	snprintf(mnt, sizeof(mnt), "/mnt/sf-stack-%d", getpid());
@@ -1805,17 +1825,21 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
 	ASSERT_EQ(0, run("dd if=/dev/zero of='%s/dirty' bs=1M count=4 status=none", mnt));
 	failures = sysfs_num("failures");
 
-	/* Wrong order: the stacked filesystem after the one holding it. */
+	/*
+	 * Wrong order: the stacked filesystem after the one holding it.  The
+	 * deadline must leave time to flush and freeze ext4 first.
+	 */
 	t0 = now_ms(CLOCK_MONOTONIC);
-	ret = FREEZE(c, self->r, ID_A, 1500, 0, offs, self->ext4, mnt);
+	ret = FREEZE(c, self->r, ID_A, tmo, 0, offs, self->ext4, mnt);
 	elapsed = now_ms(CLOCK_MONOTONIC) - t0;
 	EXPECT_EQ(-ETIMEDOUT, ret);
 	EXPECT_STREQ("auto-thaw deadline passed while freezing", self->r->msg);
 	EXPECT_TRUE(self->r->has_offset);
 	EXPECT_EQ(offs[1], self->r->offset);
-	TH_LOG("stalled FREEZE returned after %lld ms (deadline 1500 ms)", elapsed);
-	EXPECT_LE(1500, elapsed);
-	EXPECT_GT(1500 + 5000, elapsed);
+	TH_LOG("stalled FREEZE returned after %lld ms (deadline %d ms)",
+	       elapsed, tmo);
+	EXPECT_LE(tmo, elapsed);
+	EXPECT_GT(tmo + 5000, elapsed);
 	EXPECT_TRUE(writable(c, self->ext4_dir));
 	EXPECT_TRUE(writable(c, dir));
 	st = get_status(_metadata, c);
@@ -2600,14 +2624,14 @@ static void reopen_nl(struct ctx *c)
 /*
  * Test allocation failures (fail-nth, on kernels with fault injection) at
  * every allocation a THAW makes: the set is thawed, or still frozen and the
- * request failed, never anything else; and a THAW whose reply cannot be
- * allocated still thaws.  The same for FREEZE: frozen and acked, or not
- * frozen at all.
+ * request failed, never anything else; and some THAW whose allocation
+ * failed still thaws and succeeds (its reply falls back to one without
+ * targets).  The same for FREEZE: frozen and acked, or not frozen at all.
  */
 SF_TEST(sf, allocation_failures, 120)
 {
 	struct ctx *c = &self->c;
-	bool thawed_without_reply = false;
+	bool thawed_despite_failure = false;
 	char left[16];
 	int ret, w, n;
 
@@ -2626,10 +2650,11 @@ SF_TEST(sf, allocation_failures, 120)
 		write_text("/proc/thread-self/fail-nth", "0");
 		reopen_nl(c);
 		ASSERT_NE(NULL, c->nl);
-		if (ret == 0 && !self->r->has_reply)
-			thawed_without_reply = true;
 		w = writer_start(c, self->ext4_dir);
 		if (get_status(_metadata, c).state == SNAPFREEZE_STATE_IDLE) {
+			/* The n-th allocation failed, yet the THAW succeeded. */
+			if (ret == 0 && atoi(left) == 0)
+				thawed_despite_failure = true;
 			EXPECT_TRUE(writer_done(c, w));
 		} else {
 			EXPECT_NE(0, ret);
@@ -2641,7 +2666,7 @@ SF_TEST(sf, allocation_failures, 120)
 			break;
 	}
 	TH_LOG("THAW: %d allocation points tried", n);
-	EXPECT_TRUE(thawed_without_reply);
+	EXPECT_TRUE(thawed_despite_failure);
 
 	for (n = 1; n < 60; n++) {
 		char nth[16];
