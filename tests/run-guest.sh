@@ -88,6 +88,11 @@ fi
 if [ "${SF_DEBUG_KERNEL:-0}" = 1 ]; then
 	# The debug kernel's detectors, shown and checked before anything runs.
 	ktap_run kdebug-on tests/vm/kdebug on
+	# KASAN and lockdep under TCG make everything 5 to 10 times slower:
+	# a writer that a helper test keeps blocked on a frozen filesystem
+	# for its few seconds is blocked for minutes here.  The hung-task
+	# detector (20 s in every guest) keeps its purpose at 180 s.
+	echo 180 >/proc/sys/kernel/hung_task_timeout_secs
 fi
 
 ktap_run harness_test tests/vm/harness_test.sh

@@ -2635,8 +2635,10 @@ SF_TEST(sf, allocation_failures, 120)
 	char left[16];
 	int ret, w, n;
 
+	/* verbose 1: one line per injected failure, no stack dump. */
 	if (access("/proc/thread-self/fail-nth", W_OK) ||
-	    write_text("/sys/kernel/debug/failslab/ignore-gfp-wait", "N"))
+	    write_text("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") ||
+	    write_text("/sys/kernel/debug/failslab/verbose", "1"))
 		SKIP(return, "no fail-nth/failslab in this kernel (make check-debug)");
 	for (n = 1; n < 40; n++) {
 		char nth[16];
