@@ -691,9 +691,24 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
  * linux-source the host has (6.1, 6.12 and newer).  Older harnesses run the
  * test body even when FIXTURE_SETUP called SKIP(); newer ones do not.  Each
  * fixture therefore sets self->ready as the last step of a setup that went
- * through, and the wrapper runs the body only then.  SF_ONLY=WORD runs only
- * the tests whose name contains WORD (the 6.1 harness has no filter option).
+ * through, and the wrapper runs the body only then.  SF_ONLY=WORD[,WORD]
+ * runs only the tests whose name contains one of the WORDs (the 6.1
+ * harness has no filter option).
  */
+static bool sf_selected(const char *name, const char *only)
+{
+	char words[256], *save = NULL;
+
+	if (!only || !*only)
+		return true;
+	snprintf(words, sizeof(words), "%s", only);
+	for (char *w = strtok_r(words, ",", &save); w;
+	     w = strtok_r(NULL, ",", &save))
+		if (strstr(name, w))
+			return true;
+	return false;
+}
+
 #define SF_TEST(fixture, name, timeout)						\
 	static void fixture##_##name##_body(					\
 		struct __test_metadata *_metadata,				\
@@ -705,7 +720,7 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 										\
 		if (!self->ready)						\
 			return;							\
-		if (only && *only && !strstr(#name, only))			\
+		if (!sf_selected(#name, only))					\
 			SKIP(return, "not selected by SF_ONLY=%s", only);	\
 		fixture##_##name##_body(_metadata, self, variant);		\
 	}									\
