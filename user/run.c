@@ -19,12 +19,14 @@
  * Signals: SIGINT, SIGTERM and SIGHUP sent to snapfreeze by a process
  * (kill) are forwarded to COMMAND; those the terminal sends (Ctrl-C) reach
  * COMMAND by themselves, as it is in our process group, and are not sent
- * twice.  Either way snapfreeze itself stays, to thaw.  One that comes
+ * twice.  Either way snapfreeze itself stays, to thaw.  A signal
+ * snapfreeze was started with ignored (nohup) stays ignored, for both.  One that comes
  * while freezing stops COMMAND from being started: the set is thawed and
  * the exit status is 128 + N.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,34 +44,52 @@ static volatile sig_atomic_t child_pid;
 
 static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
+	int saved = errno;
+
 	(void)ctx;
 	got_signal = sig;
 	/* si_code > 0: the kernel's (a terminal's), the group has it. */
 	if (child_pid > 0 && si->si_code <= 0)
 		kill(child_pid, sig);
+	errno = saved;
 }
+
+#define NR_FORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+/* Which we catch: not those we were started with ignored (nohup). */
+static bool caught[NR_FORWARDED];
 
 /* Catch the signals (SA_RESTART: the netlink and hook code run on). */
 static void catch_signals(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_signal,
 				.sa_flags = SA_SIGINFO | SA_RESTART };
+	struct sigaction old;
 	size_t i;
 
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+	for (i = 0; i < NR_FORWARDED; i++)
 		sigaddset(&sa.sa_mask, forwarded[i]);
-	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &sa, NULL);
+	for (i = 0; i < NR_FORWARDED; i++) {
+		if (sigaction(forwarded[i], NULL, &old) ||
+		    old.sa_handler == SIG_IGN)
+			continue;
+		caught[i] = !sigaction(forwarded[i], &sa, NULL);
+	}
 }
 
-/* In the child: the dispositions COMMAND would have had without us. */
+/*
+ * In the child: the dispositions COMMAND would have had without us
+ * (what we ignore stays ignored), then the signals unblocked: one that
+ * came since fork() acts on the child as it would on COMMAND.
+ */
 static void exec_command(char *const *argv, const sigset_t *mask)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		signal(forwarded[i], SIG_DFL);
+	for (i = 0; i < NR_FORWARDED; i++)
+		if (caught[i])
+			signal(forwarded[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);	/* main() ignores it for itself */
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execvp(argv[0], argv);
@@ -98,7 +118,7 @@ static int run_command(char *const *argv)
 	size_t i;
 
 	sigemptyset(&block);
-	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+	for (i = 0; i < NR_FORWARDED; i++)
 		sigaddset(&block, forwarded[i]);
 	fflush(NULL);
 	sigprocmask(SIG_BLOCK, &block, &old);
