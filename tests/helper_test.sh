@@ -874,6 +874,365 @@ t_loop_order() {
 }
 TESTS+=("loop-backed filesystem frozen before its host: 0" t_loop_order)
 
+# --- snapfreeze run, status --prometheus, monitor --json (issue 11)
+
+# runcmd ARGS...: snapfreeze run with the test's hooks and no config file.
+runcmd() { sf run --hooks-dir "$T/hooks" --config "$CONF" "$@"; }
+
+# Test that run exits with COMMAND's status (0, 3, 128 + a signal), and that
+# each run froze and thawed once (the counters) and left nothing frozen.
+t_run_status() {
+	local f0 t0
+	f0=$(counter freezes)
+	t0=$(counter thaws)
+	runcmd --target "$E4" -- true
+	expect_rc 0
+	expect_out INFO "run: exit code 0"
+	runcmd --target "$E4" -- sh -c 'exit 3'
+	expect_rc 3
+	runcmd --target "$E4" -- sh -c 'kill -TERM $$'
+	expect_rc 143
+	expect_out ERROR "killed by signal 15"
+	# Not found: the shell's 127, after a freeze and a thaw all the same.
+	runcmd --target "$E4" -- /nonexistent/sf-no-such-command
+	expect_rc 127
+	[ "$(counter freezes)" = $((f0 + 4)) ] || fail "freezes $(counter freezes), want $((f0 + 4))"
+	[ "$(counter thaws)" = $((t0 + 4)) ] || fail "thaws $(counter thaws), want $((t0 + 4))"
+	expect_state idle "after the runs"
+	expect_writable "$E4" after
+}
+TESTS+=("run: COMMAND's exit status, 128+signal, 127" t_run_status)
+
+# Test that COMMAND runs while the targets are frozen (the module says
+# frozen, a write blocks), between the freeze and the thaw hooks, with
+# stdin, stdout and stderr passed through; afterwards all is thawed.
+t_run_frozen() {
+	mkhook 10-app
+	echo "from stdin" >"$T/stdin"
+	RC=0
+	CALL="snapfreeze run --target $E4 --target $XFS -- sh -c ..."
+	# shellcheck disable=SC2016 # COMMAND's script, for its own shell
+	timeout -k 5 "$CALL_S" "$HELPER" run --hooks-dir "$T/hooks" --config "$CONF" \
+		--timeout "$LONG_S" --target "$E4" --target "$XFS" -- sh -c '
+		echo command >>"$1/log"
+		[ "$(cat /sys/kernel/snapfreeze/state)" = frozen ] || exit 10
+		(echo x >"$2/.sf-ht-run" && touch "$1/done.run") >/dev/null 2>&1 &
+		sleep 1
+		[ ! -e "$1/done.run" ] || exit 11
+		read -r line; echo "stdout: $line"; echo "stderr: here" >&2
+		exit 0' sh "$T" "$E4" <"$T/stdin" >"$T/out" 2>"$T/err" || RC=$?
+	expect_rc 0
+	expect_log "10-app freeze" command "10-app thaw"
+	grep -qx "stdout: from stdin" "$T/out" || fail "COMMAND's stdin/stdout not passed through"
+	grep -qx "stderr: here" "$T/err" || fail "COMMAND's stderr not passed through"
+	expect_resumed run
+	expect_state idle "after run"
+	expect_writable "$XFS" xfs
+}
+TESTS+=("run: COMMAND sees the set frozen, between the hooks" t_run_frozen)
+
+# Test that when the freeze fails COMMAND does not run and the exit code is
+# the pre-script's: 201 (bad target), 204 (already frozen), 206 (a hook
+# not ready).
+t_run_freeze_fails() {
+	runcmd --target /nonexistent/sf-ht -- touch "$T/ran.201"
+	expect_rc 201
+	expect_out ERROR "the freeze failed, touch was not run"
+	pre --execution-id "$ID1" --timeout "$LONG_S" --target "$E4B"
+	expect_rc 0
+	runcmd --target "$E4" -- touch "$T/ran.204"
+	expect_rc 204
+	post --execution-id "$ID1"
+	expect_rc 0
+	mkhook 20-db 75
+	runcmd --target "$E4" -- touch "$T/ran.206"
+	expect_rc 206
+	for c in 201 204 206; do
+		[ ! -e "$T/ran.$c" ] || fail "COMMAND ran although the freeze failed ($c)"
+	done
+	expect_state idle "after the failed runs"
+}
+TESTS+=("run: freeze fails, COMMAND not run: 201, 204, 206" t_run_freeze_fails)
+
+# Test that a deadline shorter than COMMAND gives 203 (not COMMAND's 3),
+# an ERROR line that says so, the thaw hooks, and everything thawed.
+t_run_deadline() {
+	mkhook 10-app
+	runcmd --timeout 2 --target "$E4" -- sh -c 'sleep 8; exit 3'
+	expect_rc 203
+	expect_out ERROR "status is 3, but the thaw's exit code is 203"
+	expect_log "10-app freeze" "10-app thaw"
+	expect_state idle "after run"
+	expect_writable "$E4" after
+}
+TESTS+=("run: auto-thaw while COMMAND runs: 203" t_run_deadline)
+
+# Test that SIGTERM sent to snapfreeze run reaches COMMAND (its trap's exit
+# status comes back) and the set is thawed after it.
+t_run_signal() {
+	local pid i=0
+	# shellcheck disable=SC2016 # COMMAND's script, for its own shell
+	"$HELPER" run --hooks-dir "$T/hooks" --config "$CONF" --timeout "$LONG_S" \
+		--target "$E4" -- sh -c 'trap "exit 7" TERM; touch "$1/started"
+			while :; do sleep 0.1; done' sh "$T" >"$T/out" 2>"$T/err" </dev/null &
+	pid=$!
+	while [ ! -e "$T/started" ]; do
+		[ "$i" -lt 600 ] || { kill -KILL "$pid"; fail "COMMAND did not start"; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	expect_state frozen "while COMMAND runs"
+	kill -TERM "$pid"
+	i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$i" -ge 600 ]; then
+			kill -KILL $(pgrep -P "$pid") "$pid" 2>/dev/null
+			fail "snapfreeze run still waits 60 s after SIGTERM: not forwarded?"
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	RC=0
+	wait "$pid" || RC=$?
+	CALL="snapfreeze run ... (SIGTERM)"
+	expect_rc 7
+	expect_state idle "after run"
+	expect_writable "$E4" after
+}
+TESTS+=("run: SIGTERM forwarded to COMMAND, then thawed" t_run_signal)
+
+# lvm with what a guest without udev needs.
+# The guest's root is the host's, read-only: no backup or archive in /etc.
+LVM_CONF='activation { udev_sync = 0 udev_rules = 0 } devices { obtain_device_list_from_udev = 0 use_devicesfile = 0 } backup { backup = 0 archive = 0 }'
+lvm_() { lvm "$@" --config "$LVM_CONF"; }
+
+# lvm_setup: a VG on a loop device in the test's tmpfs directory, an ext4
+# LV mounted at /mnt/sf-lv, and a writer that never stops (files created,
+# appended to, renamed); LVG is the VG's name, WPID the writer's pid.
+#
+#   $T/pv.img (tmpfs) -> /dev/loopN -> VG sfhtPID -> LV data (ext4)
+#        -> /mnt/sf-lv, the writer
+lvm_setup() {
+	local dev
+	command -v lvm >/dev/null || skip "lvm2 is not installed"
+	modprobe loop 2>/dev/null || true
+	modprobe dm_snapshot 2>/dev/null || true
+	LVG=sfht$$
+	truncate -s 200M "$T/pv.img"
+	dev=$(losetup -f --show "$T/pv.img")
+	remember losetup -d "$dev"
+	# (lvm warns that backups are off: in $T/lvm.log)
+	lvm_ pvcreate -q "$dev" >>"$T/lvm.log" 2>&1
+	lvm_ vgcreate -q "$LVG" "$dev" >>"$T/lvm.log" 2>&1
+	remember lvm vgremove -f "$LVG" --config "'$LVM_CONF'"
+	lvm_ lvcreate -q -y -L 64M -n data "$LVG" >>"$T/lvm.log" 2>&1
+	lvm_ vgmknodes "$LVG" >/dev/null 2>&1 || dmsetup mknodes
+	[ -b "/dev/$LVG/data" ] || fail "no /dev/$LVG/data after lvcreate"
+	mkfs.ext4 -q -F "/dev/$LVG/data"
+	mkdir -p /mnt/sf-lv
+	mount "/dev/$LVG/data" /mnt/sf-lv
+	remember umount /mnt/sf-lv
+	(
+		i=0
+		while :; do
+			echo "$i" >>/mnt/sf-lv/log
+			echo "$i" >"/mnt/sf-lv/f.$((i % 50))"
+			mv "/mnt/sf-lv/f.$((i % 50))" "/mnt/sf-lv/g.$((i % 50))"
+			i=$((i + 1))
+		done
+	) >/dev/null 2>&1 &
+	WPID=$!
+	remember kill "$WPID"
+	sleep 2
+}
+
+# The module's freeze nests with others' (kernels 6.6 on: a freeze holder
+# of its own) or not (up to 6.5: an anonymous freeze).
+freeze_nests() { [ "$(cat "$SYS/freeze_hold" 2>/dev/null)" != anonymous ]; }
+
+# Test that snapfreeze run around `lvcreate --snapshot` gives a snapshot
+# whose ext4 needs no journal recovery (dumpe2fs: no needs_recovery;
+# e2fsck -fn clean) while a writer keeps writing to the origin.  LVM
+# freezes the origin itself (dm suspend with lockfs); that freeze must
+# nest on the module's, which kernels up to 6.5 cannot do (the next test).
+t_run_lvm() {
+	freeze_nests || skip "kernel $(uname -r): the module's freeze is anonymous, LVM's own freeze of the origin cannot nest on it (t_run_lvm_nonest)"
+	lvm_setup
+	# Mounted and written to, the origin's journal needs recovery: that is
+	# what a snapshot without a freeze may catch.
+	dumpe2fs -h "/dev/$LVG/data" 2>/dev/null | grep -q needs_recovery ||
+		fail "the mounted origin does not show needs_recovery: the check below proves nothing"
+	runcmd --timeout "$LONG_S" --target /mnt/sf-lv -- \
+		lvm lvcreate -q -y --snapshot -L 32M -n snap "$LVG/data" --config "$LVM_CONF"
+	expect_rc 0
+	expect_state idle "after run"
+	kill "$WPID"
+	lvm_ vgmknodes "$LVG" >/dev/null 2>&1 || dmsetup mknodes
+	[ -b "/dev/$LVG/snap" ] || fail "no /dev/$LVG/snap"
+	if dumpe2fs -h "/dev/$LVG/snap" 2>/dev/null | grep -q needs_recovery; then
+		fail "the snapshot's ext4 needs journal recovery: $(dumpe2fs -h "/dev/$LVG/snap" 2>/dev/null | grep -i features)"
+	fi
+	e2fsck -fn "/dev/$LVG/snap" >"$T/fsck" 2>&1 || fail "e2fsck -fn on the snapshot: $(tail -n 5 "$T/fsck" | tr '\n' ' ')"
+}
+TESTS+=("run: lvcreate --snapshot of a written ext4 LV, clean without recovery" t_run_lvm)
+
+# Test that where LVM's freeze cannot nest on the module's (kernels up to
+# 6.5), lvcreate --snapshot under run fails cleanly: its own exit status
+# comes back, the set is thawed, the origin is not left suspended and its
+# writer goes on.
+t_run_lvm_nonest() {
+	! freeze_nests || skip "kernel $(uname -r): freezes nest, t_run_lvm takes a real snapshot"
+	lvm_setup
+	runcmd --timeout "$LONG_S" --target /mnt/sf-lv -- \
+		lvm lvcreate -q -y --snapshot -L 32M -n snap "$LVG/data" --config "$LVM_CONF"
+	if [ "$RC" = 0 ] || [ "$RC" -ge 128 ]; then
+		fail "lvcreate under run: exit $RC, want lvcreate's failure"
+	fi
+	grep -q 'suspend.*busy\|Device or resource busy' "$T/err" ||
+		fail "lvcreate failed otherwise than EBUSY on suspend: $(tr '\n' ' ' <"$T/err")"
+	expect_state idle "after run"
+	dmsetup info "$LVG-data" | grep -q '^State: *ACTIVE' ||
+		fail "the origin is left $(dmsetup info "$LVG-data" | grep State)"
+	expect_writable /mnt/sf-lv lv
+}
+TESTS+=("run: lvcreate --snapshot where freezes cannot nest: fails cleanly" t_run_lvm_nonest)
+
+# Test that status --prometheus is valid text exposition format (parsed by
+# the Prometheus client library), idle and frozen, with a target whose
+# mount point has a quote, a backslash and a space in its name; that the
+# counters are counters (_total), every family has HELP and TYPE, the
+# state is one-hot, and the frozen set's figures are there:
+#
+#   /tmp/sf-ht.*/q.img (tmpfs) -> /dev/loopN -> /mnt/sf "q\ (ext4)
+t_status_prometheus() {
+	# shellcheck disable=SC1003 # a backslash, not an escape
+	local dev rc=0 mnt='/mnt/sf "q\'
+	modprobe loop 2>/dev/null || true
+	sf status --prometheus
+	expect_rc 0
+	cp "$T/out" "$T/idle.prom"
+
+	truncate -s 24M "$T/q.img"
+	mkfs.ext4 -q -F "$T/q.img"
+	dev=$(losetup -f --show "$T/q.img")
+	remember losetup -d "$dev"
+	mkdir -p "$mnt"
+	mount "$dev" "$mnt"
+	remember umount "'$mnt'"
+	pre --execution-id "$ID1" --timeout "$LONG_S" --target "$mnt" --target "$E4"
+	expect_rc 0
+	sleep 1
+	sf status --prometheus
+	expect_rc 0
+	cp "$T/out" "$T/frozen.prom"
+	# status --json escapes the same path.
+	sf status --json
+	jq -e --arg p "$mnt" '[.targets[].path] | index($p) != null' "$T/out" >/dev/null ||
+		fail "status --json: $(cat "$T/out")"
+	post --execution-id "$ID1"
+	expect_rc 0
+
+	# One python run (its start is seconds under TCG): 77 if no parser.
+	python3 - "$T/idle.prom" "$T/frozen.prom" "$mnt" >"$T/py" 2>&1 <<-'PY' || rc=$?
+	import sys
+	try:
+	    from prometheus_client.parser import text_string_to_metric_families
+	except ImportError:
+	    sys.exit(77)
+
+	def check(path, state):
+	    text = open(path).read()
+	    fams = {f.name: f for f in text_string_to_metric_families(text)}
+	    # The parser strips _total from a counter's family name.
+	    for c in ("freezes", "thaws", "auto_thaws", "failures"):
+	        assert fams["snapfreeze_" + c].type == "counter", c
+	        assert fams["snapfreeze_" + c].samples[0].name == "snapfreeze_" + c + "_total", c
+	    states = {s.labels["state"]: s.value for s in fams["snapfreeze_state"].samples}
+	    assert states[state] == 1 and sum(states.values()) == 1, states
+	    for g in ("frozen_seconds", "auto_thaw_remaining_seconds", "last_freeze_window_seconds"):
+	        assert fams["snapfreeze_" + g].type == "gauge", g
+	    for f in fams.values():
+	        assert f.documentation, f.name
+	        assert f.type != "unknown", f.name
+	    return fams
+
+	idle = check(sys.argv[1], "idle")
+	assert idle["snapfreeze_frozen_seconds"].samples[0].value == 0
+	assert "snapfreeze_target_state" not in idle
+	fams = check(sys.argv[2], "frozen")
+	paths = {s.labels["path"] for s in fams["snapfreeze_target_state"].samples
+	         if s.labels["state"] == "frozen" and s.value == 1}
+	assert sys.argv[3] in paths, paths
+	assert fams["snapfreeze_frozen_seconds"].samples[0].value > 0
+	assert fams["snapfreeze_auto_thaw_remaining_seconds"].samples[0].value > 0
+	assert fams["snapfreeze_targets"].samples[0].value == 2
+	print(len(fams), "families")
+	PY
+	[ "$rc" != 77 ] || skip "python3-prometheus-client is not installed"
+	if [ "$rc" != 0 ]; then
+		sed 's/^/#   idle: /' "$T/idle.prom"
+		sed 's/^/#   frozen: /' "$T/frozen.prom"
+		fail "status --prometheus: $(oneline "$(cat "$T/py")")"
+	fi
+}
+TESTS+=("status --prometheus: parsed by prometheus_client, idle and frozen" t_status_prometheus)
+
+# Test that monitor --json prints one JSON object per event, as it comes:
+# frozen and thawed with the execution id, auto-thawed with the reason,
+# failed with the error.
+t_monitor_json() {
+	local mpid i=0
+	"$HELPER" monitor --json >"$T/events" 2>"$T/merr" </dev/null &
+	mpid=$!
+	remember kill "$mpid"
+	sleep 1
+	pre --execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
+	expect_rc 0
+	# Flushed per line: the event is there before anything else happens.
+	while ! grep -q '"frozen"' "$T/events"; do
+		[ "$i" -lt 100 ] || fail "no frozen event within 10 s: $(cat "$T/events")"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	post --execution-id "$ID1"
+	expect_rc 0
+	pre --execution-id "$ID2" --timeout 1 --target "$E4"
+	expect_rc 0
+	wait_state auto-thawed 30
+	post --execution-id "$ID2"
+	expect_rc 203
+	# A FREEZE the kernel refuses: the filesystem is frozen by someone else.
+	fsfreeze -f "$E4"
+	pre --target "$E4"
+	fsfreeze -u "$E4"
+	expect_rc 204
+	sf pre-script --hooks-dir "$T/hooks" --config "$CONF" --target "$E4" --timeout "$LONG_S"
+	expect_rc 0
+	echo thaw >"$SYS/control"
+	wait_state auto-thawed 30
+	sleep 1
+	kill "$mpid"
+	python3 - "$T/events" "$ID1" "$ID2" <<-'PY' || fail "monitor --json: $(cat "$T/events")"
+	import json, sys
+	evs = [json.loads(l) for l in open(sys.argv[1])]
+	keys = {"time", "event", "execution_id", "thaw_reason", "errno", "error", "held_by_other"}
+	for e in evs:
+	    assert set(e) == keys, e
+	    assert e["time"].endswith("Z") and "T" in e["time"], e
+	got = [(e["event"], e["execution_id"], e["thaw_reason"]) for e in evs if e["event"] != "failed"]
+	want = [("frozen", sys.argv[2], None), ("thawed", sys.argv[2], "request"),
+	        ("frozen", sys.argv[3], None), ("auto-thawed", sys.argv[3], "deadline"),
+	        ("frozen", "None", None), ("auto-thawed", "None", "emergency")]
+	assert got == want, got
+	failed = [e for e in evs if e["event"] == "failed"]
+	assert failed, "no failed event"
+	for e in failed:
+	    assert isinstance(e["errno"], int) and e["errno"] > 0 and e["error"], e
+	print(len(evs), "events")
+	PY
+}
+TESTS+=("monitor --json: one JSON object per event line" t_monitor_json)
+
 # --- main
 
 if [ ! -x "$HELPER" ]; then

@@ -26,6 +26,7 @@
 #define STUB(fn) int fn(const struct options *o) { (void)o; return 0; }
 STUB(cmd_pre_script) STUB(cmd_dry_run) STUB(cmd_post_script)
 STUB(cmd_status) STUB(cmd_monitor) STUB(cmd_version)
+STUB(cmd_run)
 
 /* Parse a NULL-terminated argument list; the parser's messages go to @err. */
 static int parse(struct options *o, FILE *err, ...)
@@ -380,8 +381,9 @@ TEST_F(opts, usage_from_tables)
 		"                         [--config FILE]\n",
 		"  snapfreeze post-script [--execution-id ID] [--hooks-dir DIR] [--config FILE]\n"
 		"                         [--force]\n",
-		"  snapfreeze status      [--json]\n",
-		"  snapfreeze monitor\n",
+		"  snapfreeze status      [--json] [--prometheus]\n",
+		"  snapfreeze monitor     [--json]\n",
+		"                         [--config FILE] -- COMMAND [ARG]...\n",
 		"  snapfreeze --version\n",
 		"  --config FILE       configuration (default /etc/snapfreeze/snapfreeze.conf)\n",
 		"keys: timeout, target, include_root, hooks_dir, hook_timeout.",
@@ -397,6 +399,70 @@ TEST_F(opts, usage_from_tables)
 			    NULL));
 	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--config=",
 			    NULL));
+}
+
+/* Test that run takes pre-script's options, then COMMAND and its arguments. */
+TEST_F(opts, run_command_line)
+{
+	ASSERT_EQ(0, parse(&self->o, self->err, "run", "--config", "/dev/null",
+			   "--target", "/mnt/a", "--timeout", "5", "--",
+			   "sh", "-c", "exit 3", NULL));
+	EXPECT_TRUE(self->o.command->run == cmd_run);
+	EXPECT_EQ(1, self->o.targets.n);
+	EXPECT_EQ(5, self->o.timeout_s);
+	ASSERT_NE(NULL, self->o.run_argv);
+	EXPECT_STREQ("sh", self->o.run_argv[0]);
+	EXPECT_STREQ("-c", self->o.run_argv[1]);
+	EXPECT_STREQ("exit 3", self->o.run_argv[2]);
+	EXPECT_EQ(NULL, self->o.run_argv[3]);
+}
+
+/* Test that without "--" the first word that is not an option ends ours. */
+TEST_F(opts, run_without_dashes)
+{
+	ASSERT_EQ(0, parse(&self->o, self->err, "run", "--config", "/dev/null",
+			   "lvcreate", "--snapshot", "--target", NULL));
+	EXPECT_STREQ("lvcreate", self->o.run_argv[0]);
+	EXPECT_STREQ("--target", self->o.run_argv[2]);
+	EXPECT_EQ(0, self->o.targets.n);
+	/* After "--", a command may look like an option. */
+	ASSERT_EQ(0, parse(&self->o, self->err, "run", "--config", "/dev/null",
+			   "--", "--help", NULL));
+	EXPECT_STREQ("--help", self->o.run_argv[0]);
+}
+
+/* Test that run without a command, or with post-script's options, is refused. */
+TEST_F(opts, run_refused)
+{
+	EXPECT_EQ(-1, parse(&self->o, self->err, "run", "--config",
+			    "/dev/null", NULL));
+	EXPECT_SAID("run: no command given (-- COMMAND [ARG]...)");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "run", "--config",
+			    "/dev/null", "--", NULL));
+	EXPECT_EQ(-1, parse(&self->o, self->err, "run", "--force", "--", "true",
+			    NULL));
+	EXPECT_SAID("run does not take --force");
+	/* Other commands still take no operand, "--" or not. */
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    "/dev/null", "--", "true", NULL));
+	EXPECT_SAID("pre-script: unexpected argument 'true'");
+}
+
+/* Test that --prometheus is status's, --json status's and monitor's, not both. */
+TEST_F(opts, output_formats)
+{
+	ASSERT_EQ(0, parse(&self->o, self->err, "status", "--prometheus", NULL));
+	EXPECT_TRUE(self->o.prometheus);
+	EXPECT_FALSE(self->o.json);
+	ASSERT_EQ(0, parse(&self->o, self->err, "monitor", "--json", NULL));
+	EXPECT_TRUE(self->o.json);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "status", "--json",
+			    "--prometheus", NULL));
+	EXPECT_SAID("status: --json or --prometheus, not both");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "monitor", "--prometheus",
+			    NULL));
+	EXPECT_SAID("monitor does not take --prometheus");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--json", NULL));
 }
 
 TEST_HARNESS_MAIN

@@ -37,6 +37,7 @@ enum setting_id {
 	SETTING_CONFIG,
 	SETTING_FORCE,
 	SETTING_JSON,
+	SETTING_PROMETHEUS,
 	NR_SETTINGS
 };
 
@@ -129,6 +130,11 @@ static int set_json(struct options *o, const char *v)
 	return parse_bool(v, &o->json);
 }
 
+static int set_prometheus(struct options *o, const char *v)
+{
+	return parse_bool(v, &o->prometheus);
+}
+
 /* Where a configuration key's value lands, to merge it under argv's. */
 #define FIELD(f) .offset = offsetof(struct options, f), \
 		 .size = sizeof(((struct options *)0)->f)
@@ -180,7 +186,11 @@ static const struct setting {
 		"post-script: thaw even if the execution id differs", NULL },
 	[SETTING_JSON] = {
 		"json", NULL, NULL, false, set_json, FIELD(json), NULL,
-		"status: one JSON object", NULL },
+		"status: one JSON object; monitor: one JSON object per line", NULL },
+	[SETTING_PROMETHEUS] = {
+		"prometheus", NULL, NULL, false, set_prometheus,
+		FIELD(prometheus), NULL,
+		"status: Prometheus text format (node_exporter textfile)", NULL },
 };
 
 #define FREEZE_OPTIONS (BIT(EXEC_ID) | BIT(TIMEOUT) | BIT(TARGET) | \
@@ -194,21 +204,56 @@ static const struct command commands[] = {
 	  "thaw the set, then run the thaw hooks" },
 	{ "dry-run", cmd_dry_run, FREEZE_OPTIONS,
 	  "check everything pre-script would do, and change nothing" },
-	{ "status", cmd_status, BIT(JSON), "print the kernel's state" },
-	{ "monitor", cmd_monitor, 0, "print the kernel's events as they come" },
+	{ "run", cmd_run, FREEZE_OPTIONS,
+	  "freeze as pre-script does, run COMMAND, thaw as post-script does" },
+	{ "status", cmd_status, BIT(JSON) | BIT(PROMETHEUS),
+	  "print the kernel's state" },
+	{ "monitor", cmd_monitor, BIT(JSON),
+	  "print the kernel's events as they come" },
 	{ "--help", cmd_help, 0, "print this text" },
 	{ "-h", cmd_help, 0, NULL },
 	{ "--version", cmd_version, 0, "print the version" },
 };
 
+/* What follows the options, for the commands that take more. */
+static const struct {
+	const char *word, *operands;
+} command_operands[] = {
+	{ "run", "-- COMMAND [ARG]..." },
+};
+
+static const char *operands_of(const struct command *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(command_operands); i++)
+		if (!strcmp(cmd->word, command_operands[i].word))
+			return command_operands[i].operands;
+	return NULL;
+}
+
+/* One word of a synopsis at column *@col, wrapped at 80 under the first. */
+static void usage_word(FILE *f, int *col, const char *tok)
+{
+	const int indent = 25;
+	int len = strlen(tok);
+
+	if (*col < indent)
+		*col += fprintf(f, "%*s", indent - *col, "");
+	else if (*col + 1 + len > 80)
+		*col = fprintf(f, "\n%*s", indent, "") - 1;
+	else
+		*col += fprintf(f, " ");
+	*col += fprintf(f, "%s", tok);
+}
+
 /*
- * "  snapfreeze WORD [--name ARG]...": the options of @cmd, wrapped at 80
- * columns under the first one.
+ * "  snapfreeze WORD [--name ARG]... [OPERANDS]": the options of @cmd,
+ * then its operands.
  */
 static void usage_synopsis(FILE *f, const struct command *cmd)
 {
-	const int indent = 25;
-	int col, i, len;
+	int col, i;
 	char tok[64];
 
 	col = fprintf(f, "  snapfreeze %s", cmd->word);
@@ -217,18 +262,13 @@ static void usage_synopsis(FILE *f, const struct command *cmd)
 
 		if (!(cmd->settings & (1U << i)))
 			continue;
-		len = snprintf(tok, sizeof(tok), "[--%s%s%s]%s", s->option,
-			       s->arg ? " " : "", s->arg ? s->arg : "",
-			       s->repeats ? "..." : "");
-		if (col < indent) {
-			col += fprintf(f, "%*s", indent - col, "");
-		} else if (col + 1 + len > 80) {
-			col = fprintf(f, "\n%*s", indent, "") - 1;
-		} else {
-			col += fprintf(f, " ");
-		}
-		col += fprintf(f, "%s", tok);
+		snprintf(tok, sizeof(tok), "[--%s%s%s]%s", s->option,
+			 s->arg ? " " : "", s->arg ? s->arg : "",
+			 s->repeats ? "..." : "");
+		usage_word(f, &col, tok);
 	}
+	if (operands_of(cmd))
+		usage_word(f, &col, operands_of(cmd));
 	fprintf(f, "\n      %s\n", cmd->summary);
 }
 
@@ -277,7 +317,8 @@ void usage(FILE *f)
 	}
 	fputs("\n"
 	      "Freeze a set of filesystems all-or-nothing for a block-level snapshot\n"
-	      "(pre-script), thaw them (post-script), or check what would happen (dry-run).\n"
+	      "(pre-script), thaw them (post-script), both around a command (run), or check\n"
+	      "what would happen (dry-run).\n"
 	      "The kernel thaws the set by itself after the timeout.\n"
 	      "\n"
 	      "Options:\n", f);
@@ -300,6 +341,9 @@ void usage(FILE *f)
 	      "  204  pre-script or dry-run while a set is frozen, or a target frozen by someone else\n"
 	      "  205  post-script while nothing is frozen\n"
 	      "  206  module not loaded and cannot be loaded, or a hook said \"not ready\"\n"
+	      "run exits with COMMAND's status (128+N if signal N killed it; 127 not found),\n"
+	      "or with the pre-script's code if the freeze failed (COMMAND not run), or with\n"
+	      "the post-script's (202, 203...) if the thaw failed or came too late.\n"
 	      "\n"
 	      "See snapfreeze(8).\n", f);
 }
@@ -616,7 +660,9 @@ static int parse_argv(struct options *o, int argc, char **argv,
 				NULL, i };
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	/* "+": a command line after the options is not ours to permute. */
+	while ((c = getopt_long(argc, argv, operands_of(o->command) ? "+" : "",
+				longopts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			fprintf(err, "snapfreeze: %s: bad or incomplete option '%s'\n",
 				o->command->word, argv[optind - 1]);
@@ -625,9 +671,23 @@ static int parse_argv(struct options *o, int argc, char **argv,
 		if (take_option(o, c, optarg, set, err))
 			return -1;
 	}
+	if (operands_of(o->command)) {
+		if (optind == argc) {
+			fprintf(err, "snapfreeze: %s: no command given (%s)\n",
+				o->command->word, operands_of(o->command));
+			return -1;
+		}
+		o->run_argv = argv + optind;	/* argv[argc] is NULL */
+		return 0;
+	}
 	if (optind < argc) {
 		fprintf(err, "snapfreeze: %s: unexpected argument '%s'\n",
 			o->command->word, argv[optind]);
+		return -1;
+	}
+	if (o->json && o->prometheus) {
+		fprintf(err, "snapfreeze: %s: --json or --prometheus, not both\n",
+			o->command->word);
 		return -1;
 	}
 	return 0;

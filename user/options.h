@@ -49,6 +49,8 @@ struct options {
 	const char *config;
 	bool force;
 	bool json;
+	bool prometheus;
+	char *const *run_argv;		/* run: COMMAND [ARG]..., NULL-ended */
 	char *config_text;		/* the file; values point into it */
 };
 
@@ -63,9 +65,10 @@ void options_free(struct options *o);
 /* The usage, derived from the tables: stdout for --help, else stderr. */
 void usage(FILE *f);
 
-/* The commands, in the file that runs each (commands.c, main.c). */
+/* The commands, in the file that runs each (freeze.c, run.c, ...). */
 int cmd_pre_script(const struct options *o);
 int cmd_dry_run(const struct options *o);
+int cmd_run(const struct options *o);
 int cmd_post_script(const struct options *o);
 int cmd_status(const struct options *o);
 int cmd_monitor(const struct options *o);

@@ -1,41 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
-/* status (text or JSON) and monitor: what the kernel says, printed. */
+/*
+ * status (text, JSON or Prometheus metrics) and monitor (text or JSON
+ * lines): what the kernel says, printed.
+ */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "exitcodes.h"
+#include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "nlclient.h"
 #include "options.h"
 #include "report.h"
 #include "session.h"
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 /* What older modules do not report is left out. */
 static void json_target(const struct client_target *t)
 {
 	fputs("{\"path\":", stdout);
-	json_string(t->path);
+	json_string(stdout, t->path);
 	fputs(",\"fstype\":", stdout);
-	json_string(t->fstype);
+	json_string(stdout, t->fstype);
 	fputs(",\"sb_id\":", stdout);
-	json_string(t->sb_id);
+	json_string(stdout, t->sb_id);
 	printf(",\"device\":\"%u:%u\"", t->major, t->minor);
 	if (t->has_state)
 		printf(",\"state\":\"%s\"", target_state_name(t->state));
@@ -53,7 +43,7 @@ static void print_json(const struct client_status *st)
 
 	printf("{\"state\":\"%s\",\"execution_id\":", state_name(st->state));
 	if (st->exec_id[0])
-		json_string(st->exec_id);
+		json_string(stdout, st->exec_id);
 	else
 		fputs("null", stdout);
 	fputs(",\"targets\":[", stdout);
@@ -72,7 +62,7 @@ static void print_json(const struct client_status *st)
 	       (unsigned long long)st->freezes, (unsigned long long)st->thaws,
 	       (unsigned long long)st->auto_thaws,
 	       (unsigned long long)st->failures);
-	json_string(st->last_error);
+	json_string(stdout, st->last_error);
 	if (st->has_held_by_other)
 		printf(",\"held_by_other\":%u", st->held_by_other);
 	if (st->has_skew)
@@ -129,7 +119,9 @@ int cmd_status(const struct options *o)
 		report_kernel_error("status", ret, &err, NULL, 0);
 		return SF_EXIT_NOT_READY;
 	}
-	if (o->json)
+	if (o->prometheus)
+		metrics_print(stdout, &st, SF_VERSION);
+	else if (o->json)
 		print_json(&st);
 	else
 		print_text(&st);
@@ -137,9 +129,48 @@ int cmd_status(const struct options *o)
 	return SF_EXIT_OK;
 }
 
-static int print_event(const struct client_event *ev, void *arg)
+/* Now as RFC 3339 in UTC, to the millisecond: what log shippers parse. */
+static const char *utc_now(char *buf, size_t size)
 {
-	(void)arg;
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	return buf;
+}
+
+/*
+ * One object per line, every key always there (null when it does not
+ * apply), flushed: a log shipper reading a pipe gets each event as it
+ * comes.
+ */
+static void print_event_json(const struct client_event *ev)
+{
+	char when[48];
+
+	printf("{\"time\":\"%s\",\"event\":", utc_now(when, sizeof(when)));
+	json_string(stdout, event_name(ev->event));
+	fputs(",\"execution_id\":", stdout);
+	json_string(stdout, ev->exec_id[0] ? ev->exec_id : NULL);
+	fputs(",\"thaw_reason\":", stdout);
+	json_string(stdout, ev->thaw_reason ?
+		    thaw_reason_name(ev->thaw_reason) : NULL);
+	fputs(",\"errno\":", stdout);
+	if (ev->err)
+		printf("%u", ev->err);
+	else
+		fputs("null", stdout);
+	fputs(",\"error\":", stdout);
+	json_string(stdout, ev->err ? strerror(ev->err) : NULL);
+	printf(",\"held_by_other\":%u}\n", ev->held_by_other);
+}
+
+static void print_event_text(const struct client_event *ev)
+{
 	printf("%s %s execution %s", now_text(), event_name(ev->event),
 	       ev->exec_id);
 	if (ev->thaw_reason)
@@ -149,8 +180,18 @@ static int print_event(const struct client_event *ev, void *arg)
 	if (ev->held_by_other)
 		printf(" held-by-other %u", ev->held_by_other);
 	putchar('\n');
-	fflush(stdout);
-	return 0;
+}
+
+/* Non-zero (stop) once stdout is gone: nobody reads the events any more. */
+static int print_event(const struct client_event *ev, void *arg)
+{
+	const struct options *o = arg;
+
+	if (o->json)
+		print_event_json(ev);
+	else
+		print_event_text(ev);
+	return fflush(stdout) || ferror(stdout);
 }
 
 int cmd_monitor(const struct options *o)
@@ -158,10 +199,9 @@ int cmd_monitor(const struct options *o)
 	struct client *c;
 	int ret;
 
-	(void)o;
 	if (connect_module(&c))
 		return SF_EXIT_NOT_READY;
-	ret = client_monitor(c, print_event, NULL);
+	ret = client_monitor(c, print_event, (void *)o);
 	client_close(c);
 	if (ret) {
 		log_error("monitor: %s", strerror(-ret));

@@ -20,6 +20,8 @@
 #include "kselftest_harness.h"
 
 #include "exitcodes.h"
+#include "json.h"
+#include "metrics.h"
 #include "names.h"
 #include "nlclient.h"
 #include "report.h"
@@ -230,6 +232,120 @@ TEST(thaw_reports)
 				TH_LOG("%s: '%s' in: %s", c->name, c->unsaid, out);
 		client_status_free(&st);
 	}
+}
+
+/* @s through json_string(), into @out. */
+static const char *json_of(const char *s, char *out, size_t size)
+{
+	FILE *f = fmemopen(out, size, "w");
+
+	if (!f)
+		abort();
+	json_string(f, s);
+	fclose(f);
+	return out;
+}
+
+/*
+ * Test that JSON strings are valid whatever the bytes: quotes, backslashes
+ * and control characters escaped, UTF-8 kept, bytes that are not UTF-8
+ * (overlong, surrogate, truncated, out of range) replaced by U+FFFD.
+ */
+TEST(json_strings)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "/mnt/plain", "\"/mnt/plain\"" },
+		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
+		{ "tab\tnl\ncr\r\x01\x1f\x7f", "\"tab\\tnl\\ncr\\r\\u0001\\u001f\\u007f\"" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+		{ "\xff", "\"\\ufffd\"" },
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },		/* overlong "/" */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },	/* a surrogate */
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" }, /* > U+10FFFF */
+		{ "x\xe2\x82", "\"x\\ufffd\\ufffd\"" },		/* cut short */
+		{ "\x80z", "\"\\ufffdz\"" },
+		{ "", "\"\"" },
+	};
+	char out[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		EXPECT_STREQ(cases[i].out, json_of(cases[i].in, out, sizeof(out)))
+			TH_LOG("case %zu", i);
+	EXPECT_STREQ("null", json_of(NULL, out, sizeof(out)));
+}
+
+/* @st through metrics_print(), into @out. */
+static const char *metrics_of(const struct client_status *st, char *out,
+			      size_t size)
+{
+	FILE *f = fmemopen(out, size, "w");
+
+	if (!f)
+		abort();
+	metrics_print(f, st, "9.9.9");
+	fclose(f);
+	return out;
+}
+
+static bool has_line(const char *out, const char *want)
+{
+	if (strstr(out, want))
+		return true;
+	fprintf(stderr, "# no '%s' in:\n%s", want, out);
+	return false;
+}
+
+/*
+ * Test that the metrics name the state, the counters (as _total counters)
+ * and the durations in seconds, exactly, and escape a target's path in
+ * its label.
+ */
+TEST(prometheus_metrics)
+{
+	static const char *const want[] = {
+		"# TYPE snapfreeze_info gauge\nsnapfreeze_info{version=\"9.9.9\"} 1\n",
+		"snapfreeze_state{state=\"idle\"} 0\n",
+		"snapfreeze_state{state=\"frozen\"} 1\n",
+		"# HELP snapfreeze_freezes_total ",
+		"# TYPE snapfreeze_freezes_total counter\nsnapfreeze_freezes_total 7\n",
+		"# TYPE snapfreeze_auto_thaws_total counter\nsnapfreeze_auto_thaws_total 2\n",
+		"snapfreeze_failures_total 1\n",
+		"snapfreeze_last_freeze_window_seconds 0.001500042\n",
+		"snapfreeze_last_skew_seconds 0.000000900\n",
+		"snapfreeze_auto_thaw_remaining_seconds 41.500000000\n",
+		"snapfreeze_timeout_seconds 60.000000000\n",
+		"snapfreeze_targets 1\n",
+		"snapfreeze_target_state{path=\"/mnt/a \\\"b\\\" \\\\c\\nd\",fstype=\"ext4\",device=\"254:16\",state=\"frozen\"} 1\n",
+		"snapfreeze_target_state{path=\"/mnt/a \\\"b\\\" \\\\c\\nd\",fstype=\"ext4\",device=\"254:16\",state=\"thawed\"} 0\n",
+	};
+	struct client_status st = {
+		.state = SNAPFREEZE_STATE_FROZEN, .timeout_ms = 60000,
+		.remaining_ms = 41500, .freeze_ns = 1500042, .has_skew = true,
+		.skew_ns = 900, .freezes = 7, .thaws = 4, .auto_thaws = 2,
+		.failures = 1, .nr_targets = 1,
+	};
+	static char out[16384];
+	size_t i;
+
+	st.targets[0] = (struct client_target){
+		.path = "/mnt/a \"b\" \\c\nd", .fstype = "ext4",
+		.major = 254, .minor = 16, .has_state = true,
+		.state = SNAPFREEZE_TARGET_STATE_FROZEN,
+	};
+	metrics_of(&st, out, sizeof(out));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		EXPECT_TRUE(has_line(out, want[i]));
+	/* Not frozen: no frozen time, no remaining time, no targets. */
+	st.state = SNAPFREEZE_STATE_IDLE;
+	st.nr_targets = 0;
+	metrics_of(&st, out, sizeof(out));
+	EXPECT_NE(NULL, strstr(out, "snapfreeze_frozen_seconds 0.000000000\n"));
+	EXPECT_NE(NULL, strstr(out, "snapfreeze_auto_thaw_remaining_seconds 0.000000000\n"));
+	EXPECT_NE(NULL, strstr(out, "snapfreeze_state{state=\"idle\"} 1\n"));
+	EXPECT_EQ(NULL, strstr(out, "snapfreeze_target_state"));
 }
 
 TEST_HARNESS_MAIN

@@ -34,6 +34,7 @@
 #define STUB(fn) int fn(const struct options *o) { (void)o; abort(); }
 STUB(cmd_pre_script) STUB(cmd_dry_run) STUB(cmd_post_script)
 STUB(cmd_status) STUB(cmd_monitor) STUB(cmd_version)
+STUB(cmd_run)
 
 char fuzz_config_path[64];
 static char config_equals[80];		/* "--config=" fuzz_config_path */
@@ -138,6 +139,11 @@ static void check_options(const struct options *o)
 	for (i = 0; i < o->targets.n; i++)
 		if (!*o->targets.paths[i])
 			abort();
+	/* run has a command to run, and only run has one. */
+	if ((o->command->run == cmd_run) != (o->run_argv && o->run_argv[0]))
+		abort();
+	if (o->json && o->prometheus)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
