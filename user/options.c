@@ -37,6 +37,7 @@ enum setting_id {
 	SETTING_CONFIG,
 	SETTING_FORCE,
 	SETTING_JSON,
+	SETTING_BUDGET,
 	NR_SETTINGS
 };
 
@@ -88,6 +89,11 @@ static int set_timeout(struct options *o, const char *v)
 static int set_hook_timeout(struct options *o, const char *v)
 {
 	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->hook_timeout_s);
+}
+
+static int set_budget(struct options *o, const char *v)
+{
+	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->budget_s);
 }
 
 static int set_target(struct options *o, const char *v)
@@ -181,10 +187,18 @@ static const struct setting {
 	[SETTING_JSON] = {
 		"json", NULL, NULL, false, set_json, FIELD(json), NULL,
 		"status: one JSON object", NULL },
+	[SETTING_BUDGET] = {
+		"budget", "budget", "SECONDS", false, set_budget,
+		FIELD(budget_s), "whole seconds, 1.." STR(SF_MAX_TIMEOUT_S),
+		"fail (201, nothing frozen) unless frozen this long after\n"
+		"the start, hooks included; keep it under the scheduler's\n"
+		"timeout",
+		STR(SF_DEFAULT_BUDGET_S) },
 };
 
 #define FREEZE_OPTIONS (BIT(EXEC_ID) | BIT(TIMEOUT) | BIT(TARGET) | \
-			BIT(INCLUDE_ROOT) | BIT(HOOKS_DIR) | BIT(CONFIG))
+			BIT(INCLUDE_ROOT) | BIT(HOOKS_DIR) | BIT(CONFIG) | \
+			BIT(BUDGET))
 
 static const struct command commands[] = {
 	{ "pre-script", cmd_pre_script, FREEZE_OPTIONS,
@@ -507,6 +521,7 @@ static void options_defaults(struct options *o)
 	o->timeout_s = SF_DEFAULT_TIMEOUT_S;
 	o->hooks_dir = SF_DEFAULT_HOOKS_DIR;
 	o->hook_timeout_s = SF_DEFAULT_HOOK_TIMEOUT_S;
+	o->budget_s = SF_DEFAULT_BUDGET_S;
 	o->config = SF_DEFAULT_CONFIG;
 }
 
