@@ -658,7 +658,7 @@ t_no_module() {
 	[ ! -d "$SYS" ] || fail "$SYS still there after rmmod"
 	pre --target "$E4"
 	if modprobe -n -q snapfreeze 2>/dev/null; then
-		# Installed: the family's autoload or libkmod must bring it back.
+		# Installed: the family's autoload or modprobe must bring it back.
 		expect_rc 0
 		[ -d "$SYS" ] || fail "exit 0 but the module is not loaded"
 		expect_frozen "$E4" e4
