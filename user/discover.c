@@ -114,25 +114,30 @@ static void plan_move(struct plan *plan, unsigned int from, unsigned int to)
 }
 
 /*
- * Levels: a host is one level above the highest target living on it.  A
- * chain is at most n long, so n passes settle it and no level passes
- * n - 1; a cycle (which loop devices refuse to build) stops there.
+ * Levels: a host is one level above the highest target living on it (every
+ * path to the host: the kernel freezes a filesystem named twice once, at
+ * the lower of its levels).  A chain is at most n long, so n passes settle
+ * it and no level passes n - 1; a cycle (which loop devices refuse to
+ * build) stops there.
  */
 static void plan_levels(struct plan *plan)
 {
-	unsigned int pass, i;
+	unsigned int pass, i, j, up;
 	bool changed = true;
-	int h;
 
 	for (i = 0; i < plan->n; i++)
 		plan->levels[i] = 0;
 	for (pass = 0; changed && pass < plan->n; pass++) {
 		changed = false;
 		for (i = 0; i < plan->n; i++) {
-			h = host_of(plan, i);
-			if (h >= 0 && plan->levels[h] < plan->levels[i] + 1 &&
-			    plan->levels[i] + 1 < plan->n) {
-				plan->levels[h] = plan->levels[i] + 1;
+			up = plan->levels[i] + 1;
+			if (!plan->backing[i] || up >= plan->n)
+				continue;
+			for (j = 0; j < plan->n; j++) {
+				if (j == i || plan->devs[j] != plan->backing[i] ||
+				    plan->levels[j] >= up)
+					continue;
+				plan->levels[j] = up;
 				changed = true;
 			}
 		}

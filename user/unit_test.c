@@ -395,6 +395,19 @@ TEST(levels_chain)
 	EXPECT_STREQ("/t4:0 /t3:0 /t2:1 /t1:2", plan_text(&p));
 }
 
+/*
+ * Test that a host named twice (two paths in one filesystem) gets its level
+ * on both: the kernel freezes it once, at the lower of the two.
+ */
+TEST(levels_host_named_twice)
+{
+	static const dev_t devs[] = { 1, 2, 1 }, backing[] = { 0, 1, 0 };
+	struct plan p;
+
+	make_plan(&p, devs, backing, 3);
+	EXPECT_STREQ("/t2:0 /t1:1 /t1:1", plan_text(&p));
+}
+
 /* Test that a cycle (which loop devices refuse) ends, levels bounded. */
 TEST(levels_cycle)
 {
