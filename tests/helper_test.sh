@@ -899,16 +899,14 @@ t_loop_order() {
 	order=$(awk '{ print $1 }' "$SYS/targets" | tr '\n' ' ')
 	want="/mnt/loopfs2 $XFS /mnt/loopfs $E4 "
 	[ "$order" = "$want" ] || fail "freezing order '$order', want '$want' (levels 0 0 1 2)"
+	# The top and the bottom of the stack (each blocked writer is a task
+	# in D state until the thaw: a loaded host nears the hung-task limit).
 	expect_frozen /mnt/loopfs2 loop2
-	expect_frozen /mnt/loopfs loop
 	expect_frozen "$E4" e4
-	expect_frozen "$XFS" xfs
 	post --execution-id "$ID1"
 	expect_rc 0
 	expect_resumed loop2
-	expect_resumed loop
 	expect_resumed e4
-	expect_resumed xfs
 	expect_state idle "after post-script"
 }
 TESTS+=("loop-backed filesystems get lower freeze levels than their hosts: 0" t_loop_order)
