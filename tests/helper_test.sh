@@ -677,6 +677,37 @@ t_no_module() {
 }
 TESTS+=("module missing: 206" t_no_module)
 
+# Test that when the kernel's own autoload cannot load the module (its
+# modprobe path points at /bin/false), the helper runs modprobe itself,
+# found in $PATH, and goes on: here a stand-in modprobe that logs its
+# arguments and insmods the module.
+t_modprobe_fallback() {
+	local kmp
+	kmp=$(cat /proc/sys/kernel/modprobe)
+	remember "echo '$kmp' >/proc/sys/kernel/modprobe"
+	echo /bin/false >/proc/sys/kernel/modprobe
+	mkdir "$T/bin"
+	cat >"$T/bin/modprobe" <<-EOF
+	#!/bin/sh
+	echo "\$*" >>"$T/modprobe.log"
+	exec insmod "$MODULE"
+	EOF
+	chmod 755 "$T/bin/modprobe"
+	rmmod snapfreeze || fail "cannot rmmod snapfreeze"
+	PATH=$T/bin:$PATH pre --execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
+	expect_rc 0
+	[ "$(cat "$T/modprobe.log" 2>/dev/null)" = "-q snapfreeze" ] ||
+		fail "modprobe calls: '$(cat "$T/modprobe.log" 2>/dev/null)', want '-q snapfreeze'"
+	expect_state frozen "after pre-script"
+	expect_frozen "$E4" e4
+	post --execution-id "$ID1"
+	expect_rc 0
+	expect_resumed e4
+	# Loaded: no modprobe this time.
+	[ "$(wc -l <"$T/modprobe.log")" = 1 ] || fail "modprobe ran again for a loaded module"
+}
+TESTS+=("module loaded by modprobe when the kernel's autoload cannot: 0" t_modprobe_fallback)
+
 # Test that status --json is one valid JSON object with the state, id,
 # targets, remaining time and counters, idle and frozen.
 t_status_json() {
