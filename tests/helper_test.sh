@@ -193,7 +193,7 @@ test_cleanup() {
 	if [ -w "$SYS/control" ]; then
 		echo thaw >"$SYS/control" 2>/dev/null
 	fi
-	for m in "$E4" "$E4B" "$XFS" "$BTRFS" /mnt/loopfs; do
+	for m in "$E4" "$E4B" "$XFS" "$BTRFS" /mnt/loopfs /mnt/loopfs2; do
 		fsfreeze -u "$m" 2>/dev/null
 	done
 	# Undo the test's mounts and loop devices, last first.
@@ -658,7 +658,7 @@ t_no_module() {
 	[ ! -d "$SYS" ] || fail "$SYS still there after rmmod"
 	pre --target "$E4"
 	if modprobe -n -q snapfreeze 2>/dev/null; then
-		# Installed: the family's autoload or libkmod must bring it back.
+		# Installed: the family's autoload or modprobe must bring it back.
 		expect_rc 0
 		[ -d "$SYS" ] || fail "exit 0 but the module is not loaded"
 		expect_frozen "$E4" e4
@@ -676,6 +676,37 @@ t_no_module() {
 	expect_state idle "after insmod"
 }
 TESTS+=("module missing: 206" t_no_module)
+
+# Test that when the kernel's own autoload cannot load the module (its
+# modprobe path points at /bin/false), the helper runs modprobe itself,
+# found in $PATH, and goes on: here a stand-in modprobe that logs its
+# arguments and insmods the module.
+t_modprobe_fallback() {
+	local kmp
+	kmp=$(cat /proc/sys/kernel/modprobe)
+	remember "echo '$kmp' >/proc/sys/kernel/modprobe"
+	echo /bin/false >/proc/sys/kernel/modprobe
+	mkdir "$T/bin"
+	cat >"$T/bin/modprobe" <<-EOF
+	#!/bin/sh
+	echo "\$*" >>"$T/modprobe.log"
+	exec insmod "$MODULE"
+	EOF
+	chmod 755 "$T/bin/modprobe"
+	rmmod snapfreeze || fail "cannot rmmod snapfreeze"
+	PATH=$T/bin:$PATH pre --execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
+	expect_rc 0
+	[ "$(cat "$T/modprobe.log" 2>/dev/null)" = "-q snapfreeze" ] ||
+		fail "modprobe calls: '$(cat "$T/modprobe.log" 2>/dev/null)', want '-q snapfreeze'"
+	expect_state frozen "after pre-script"
+	expect_frozen "$E4" e4
+	post --execution-id "$ID1"
+	expect_rc 0
+	expect_resumed e4
+	# Loaded: no modprobe this time.
+	[ "$(wc -l <"$T/modprobe.log")" = 1 ] || fail "modprobe ran again for a loaded module"
+}
+TESTS+=("module loaded by modprobe when the kernel's autoload cannot: 0" t_modprobe_fallback)
 
 # Test that status --json is one valid JSON object with the state, id,
 # targets, remaining time and counters, idle and frozen.
@@ -836,43 +867,136 @@ t_discovery() {
 }
 TESTS+=("discovery: block rw filesystems once, not /, tmpfs, ro, unfreezable" t_discovery)
 
-# Test that a filesystem on a loop device backed by a file on another
-# target is frozen first, whatever the order given, so the pre-script does
-# not stall until the auto-thaw (120 s: long enough that a loaded host
-# still checks the set while it is frozen):
-#
-#   /mnt/ext4/sf-loop.img -> /dev/loopN -> /mnt/loopfs (ext4)
-t_loop_order() {
-	local dev start took first
+# loop_fs IMAGE MNT: an ext4 image file, on a loop device, mounted at MNT
+# (undone by the cleanup); its device in LOOP_DEV.
+loop_fs() {
 	modprobe loop 2>/dev/null || true
-	truncate -s 24M "$E4/sf-loop.img"
-	remember rm -f "$E4/sf-loop.img"
-	mkfs.ext4 -q -F "$E4/sf-loop.img"
-	dev=$(losetup -f --show "$E4/sf-loop.img")
-	remember losetup -d "$dev"
-	mkdir -p /mnt/loopfs
-	mount "$dev" /mnt/loopfs
-	remember umount /mnt/loopfs
-	# Dirty data on the upper filesystem: its flush writes to the file.
-	dd if=/dev/zero of=/mnt/loopfs/dirty bs=1M count=4 status=none
+	truncate -s 24M "$1"
+	remember rm -f "$1"
+	mkfs.ext4 -q -F "$1"
+	LOOP_DEV=$(losetup -f --show "$1")
+	remember losetup -d "$LOOP_DEV"
+	mkdir -p "$2"
+	mount "$LOOP_DEV" "$2"
+	remember umount "$2"
+}
+
+# expect_plan PATH LEVEL: the helper planned PATH at freeze level LEVEL.
+expect_plan() {
+	grep -Eq "^INFO: target [0-9]+: $1, freeze level $2\$" "$T/out" ||
+		fail "$CALL: no plan line for $1 at level $2: $(oneline "$(grep 'INFO: target' "$T/out")")"
+}
+
+# Test that filesystems on loop devices backed by files on other targets
+# get lower freeze levels than those targets, chains included, and that
+# the kernel got them: it freezes level by level, so its list (sysfs
+# "targets", in freezing order) puts the unrelated /mnt/xfs (level 0) before
+# /mnt/loopfs (1), which the helper's request order (each filesystem just
+# in front of its host, what a module without levels needs) does not.  The
+# pre-script must not stall until the auto-thaw (120 s: long enough that a
+# loaded host still checks the set while it is frozen).
+#
+#   /mnt/ext4/sf-loop.img -> loopN -> /mnt/loopfs (ext4)           level 1
+#   /mnt/loopfs/sf-loop2.img -> loopM -> /mnt/loopfs2 (ext4)       level 0
+#   /mnt/ext4                                                      level 2
+#   /mnt/xfs                                                       level 0
+t_loop_order() {
+	local start took order want
+	loop_fs "$E4/sf-loop.img" /mnt/loopfs
+	loop_fs /mnt/loopfs/sf-loop2.img /mnt/loopfs2
+	# Dirty data on the upper filesystems: their flush writes to the files.
+	dd if=/dev/zero of=/mnt/loopfs/dirty bs=1M count=2 status=none
+	dd if=/dev/zero of=/mnt/loopfs2/dirty bs=1M count=2 status=none
+
+	# Discovery computes the same levels.
+	dry --execution-id "$ID1"
+	expect_rc 0
+	expect_plan /mnt/loopfs2 0
+	expect_plan /mnt/loopfs 1
+	expect_plan "$E4" 2
+	expect_plan "$XFS" 0
 
 	start=$(date +%s)
-	pre --execution-id "$ID1" --timeout 120 --target "$E4" --target /mnt/loopfs
+	pre --execution-id "$ID1" --timeout 120 --target "$E4" --target /mnt/loopfs \
+		--target "$XFS" --target /mnt/loopfs2
 	took=$(($(date +%s) - start))
 	expect_rc 0
 	[ "$took" -lt 60 ] || fail "pre-script took $took s: it waited for the auto-thaw (120 s)"
+	expect_plan /mnt/loopfs2 0
+	expect_plan /mnt/loopfs 1
+	expect_plan "$E4" 2
+	expect_plan "$XFS" 0
 	expect_state frozen "after pre-script"
-	first=$(head -n 1 "$SYS/targets" | awk '{ print $2 }')
-	[ "$first" = "$(devno /mnt/loopfs)" ] || fail "freeze order: $(cat "$SYS/targets")"
-	expect_frozen /mnt/loopfs loop
+	order=$(awk '{ print $1 }' "$SYS/targets" | tr '\n' ' ')
+	want="/mnt/loopfs2 $XFS /mnt/loopfs $E4 "
+	[ "$order" = "$want" ] || fail "freezing order '$order', want '$want' (levels 0 0 1 2)"
+	# The top and the bottom of the stack (each blocked writer is a task
+	# in D state until the thaw: a loaded host nears the hung-task limit).
+	expect_frozen /mnt/loopfs2 loop2
 	expect_frozen "$E4" e4
 	post --execution-id "$ID1"
 	expect_rc 0
-	expect_resumed loop
+	expect_resumed loop2
 	expect_resumed e4
 	expect_state idle "after post-script"
 }
-TESTS+=("loop-backed filesystem frozen before its host: 0" t_loop_order)
+TESTS+=("loop-backed filesystems get lower freeze levels than their hosts: 0" t_loop_order)
+
+# Test that a pre-script whose set cannot be frozen within --budget fails
+# with 201 and an ERROR line naming the budget, long before its auto-thaw,
+# with nothing frozen and the freeze hooks thawed; the flush of the target
+# waits on its host, frozen by the test:
+#
+#   /mnt/ext4 (fsfreeze -f) holds sf-budget.img -> loopN -> /mnt/loopfs
+t_budget() {
+	local start took f0
+	mkhook 10-a
+	loop_fs "$E4/sf-budget.img" /mnt/loopfs
+	dd if=/dev/zero of=/mnt/loopfs/dirty bs=1M count=4 status=none
+	fsfreeze -f "$E4"
+	remember fsfreeze -u "$E4"
+	start=$(date +%s)
+	pre --execution-id "$ID1" --timeout "$LONG_S" --budget 2 --target /mnt/loopfs
+	took=$(($(date +%s) - start))
+	fsfreeze -u "$E4"
+	expect_rc 201
+	expect_out ERROR "time budget of 2 s"
+	[ "$took" -lt 60 ] || fail "pre-script took $took s with a 2 s budget"
+	expect_log "10-a freeze" "10-a thaw"
+	grep -q "budget" "$SYS/last_error" || fail "module's last error: $(cat "$SYS/last_error")"
+	# The kernel gave up; its stuck flush ends now that the host thawed.
+	wait_state idle 60
+	expect_writable /mnt/loopfs loop
+
+	# The hooks alone used the budget up: no FREEZE is sent at all.
+	rm -f "$T/log"
+	mkhook 10-a 0 0 2
+	f0=$(cat "$SYS/freezes" "$SYS/failures")
+	pre --execution-id "$ID1" --timeout "$LONG_S" --budget 1 --target /mnt/loopfs
+	expect_rc 201
+	expect_out ERROR "time budget of 1 s \(--budget\) was used up before the freeze"
+	expect_log "10-a freeze" "10-a thaw"
+	[ "$(cat "$SYS/freezes" "$SYS/failures")" = "$f0" ] || fail "a FREEZE was sent"
+	expect_state idle "after the budget ran out in the hooks"
+
+	# Enough budget changes nothing; dry-run takes --budget too.
+	rm -f "$T/log"
+	mkhook 10-a
+	dry --budget 30 --target /mnt/loopfs
+	expect_rc 0
+	pre --execution-id "$ID1" --timeout "$LONG_S" --budget 30 --target /mnt/loopfs
+	expect_rc 0
+	expect_out INFO "froze 1 filesystem\(s\) in [0-9]+ ms \(flush [0-9.]+ ms, freeze window [0-9.]+ ms, skew [0-9.]+ ms\)"
+	post --execution-id "$ID1"
+	expect_rc 0
+	# Not a post-script option; not a number.
+	post --budget 5
+	expect_rc 1
+	pre --budget 0
+	expect_rc 1
+	expect_state idle "after the usage errors"
+}
+TESTS+=("--budget: 201 naming the budget, nothing frozen, hooks thawed" t_budget)
 
 # --- snapfreeze run, status --prometheus, monitor --json (issue 11)
 

@@ -75,42 +75,93 @@ static dev_t source_dev(struct libmnt_table *tb, dev_t fs)
 	return dev;
 }
 
-/*
- * Move every filesystem that lives on a loop device backed by a file on an
- * earlier target in front of that target.  A stack is at most n deep, so n
- * passes settle it.
- */
-static void order_stacked(struct plan *plan, struct libmnt_table *tb)
+/* Where each target's loop device keeps its backing file, if anywhere. */
+static void find_backing(struct plan *plan, struct libmnt_table *tb)
 {
-	unsigned int pass, i, j;
-	const char *path;
-	dev_t dev, backing;
+	unsigned int i;
 
-	for (pass = 0; pass < plan->n; pass++) {
-		bool moved = false;
+	for (i = 0; i < plan->n; i++)
+		plan->backing[i] = plan->devs[i] ?
+			loop_backing_dev(source_dev(tb, plan->devs[i])) : 0;
+}
 
+/* The target holding target @i's backing file, or -1. */
+static int host_of(const struct plan *plan, unsigned int i)
+{
+	unsigned int j;
+
+	if (!plan->backing[i])
+		return -1;
+	for (j = 0; j < plan->n; j++)
+		if (j != i && plan->devs[j] == plan->backing[i])
+			return j;
+	return -1;
+}
+
+static void plan_move(struct plan *plan, unsigned int from, unsigned int to)
+{
+	const char *path = plan->paths[from];
+	dev_t dev = plan->devs[from], backing = plan->backing[from];
+	unsigned int k = from - to;
+
+	memmove(&plan->paths[to + 1], &plan->paths[to], k * sizeof(plan->paths[0]));
+	memmove(&plan->devs[to + 1], &plan->devs[to], k * sizeof(plan->devs[0]));
+	memmove(&plan->backing[to + 1], &plan->backing[to],
+		k * sizeof(plan->backing[0]));
+	plan->paths[to] = path;
+	plan->devs[to] = dev;
+	plan->backing[to] = backing;
+}
+
+/*
+ * Levels: a host is one level above the highest target living on it (every
+ * path to the host: the kernel freezes a filesystem named twice once, at
+ * the lower of its levels).  A chain is at most n long, so n passes settle
+ * it and no level passes n - 1; a cycle (which loop devices refuse to
+ * build) stops there.
+ */
+static void plan_levels(struct plan *plan)
+{
+	unsigned int pass, i, j, up;
+	bool changed = true;
+
+	for (i = 0; i < plan->n; i++)
+		plan->levels[i] = 0;
+	for (pass = 0; changed && pass < plan->n; pass++) {
+		changed = false;
 		for (i = 0; i < plan->n; i++) {
-			if (!plan->devs[i])
+			up = plan->levels[i] + 1;
+			if (!plan->backing[i] || up >= plan->n)
 				continue;
-			backing = loop_backing_dev(source_dev(tb, plan->devs[i]));
-			for (j = 0; backing && j < i; j++)
-				if (plan->devs[j] == backing)
-					break;
-			if (!backing || j == i)
-				continue;
-			path = plan->paths[i];
-			dev = plan->devs[i];
-			memmove(&plan->paths[j + 1], &plan->paths[j],
-				(i - j) * sizeof(plan->paths[0]));
-			memmove(&plan->devs[j + 1], &plan->devs[j],
-				(i - j) * sizeof(plan->devs[0]));
-			plan->paths[j] = path;
-			plan->devs[j] = dev;
-			moved = true;
+			for (j = 0; j < plan->n; j++) {
+				if (j == i || plan->devs[j] != plan->backing[i] ||
+				    plan->levels[j] >= up)
+					continue;
+				plan->levels[j] = up;
+				changed = true;
+			}
 		}
-		if (!moved)
-			break;
 	}
+}
+
+void plan_stack(struct plan *plan)
+{
+	unsigned int pass, i;
+	bool moved = true;
+	int h;
+
+	/* Each filesystem in front of its host, the rest as given. */
+	for (pass = 0; moved && pass < plan->n; pass++) {
+		moved = false;
+		for (i = 0; i < plan->n; i++) {
+			h = host_of(plan, i);
+			if (h >= 0 && (unsigned int)h < i) {
+				plan_move(plan, i, h);
+				moved = true;
+			}
+		}
+	}
+	plan_levels(plan);
 }
 
 static struct libmnt_table *load_mounts(void)
@@ -171,7 +222,8 @@ int plan_discover(struct plan *plan, bool include_root)
 		plan->devs[plan->n++] = dev;
 	}
 	mnt_free_iter(it);
-	order_stacked(plan, tb);
+	find_backing(plan, tb);
+	plan_stack(plan);
 	mnt_unref_table(tb);
 	return too_many ? -E2BIG : 0;
 }
@@ -234,7 +286,8 @@ int plan_targets(struct plan *plan, const char *const *paths,
 		}
 		plan->n++;
 	}
-	order_stacked(plan, tb);
+	find_backing(plan, tb);
+	plan_stack(plan);
 	mnt_unref_table(tb);
 	return 0;
 }
@@ -246,4 +299,7 @@ void plan_remove(struct plan *plan, unsigned int i)
 		(plan->n - i) * sizeof(plan->paths[0]));
 	memmove(&plan->devs[i], &plan->devs[i + 1],
 		(plan->n - i) * sizeof(plan->devs[0]));
+	memmove(&plan->backing[i], &plan->backing[i + 1],
+		(plan->n - i) * sizeof(plan->backing[0]));
+	plan_levels(plan);
 }

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Which filesystems to freeze, and in which order: the user's targets, or
- * every mounted read-write filesystem on a block device; either way a
- * filesystem living on a loop device backed by a file on another target
- * comes first, so the kernel freezes it before the filesystem holding it.
+ * every mounted read-write filesystem on a block device.  A filesystem
+ * living on a loop device backed by a file on another target must be
+ * frozen before the filesystem holding that file (freezing the holder
+ * first would leave the upper filesystem's flush stuck behind it): it gets
+ * a lower freeze level, and the kernel freezes level by level, all the
+ * targets of one level at once.  It also comes first in the request, the
+ * order a module without levels freezes in.
  */
 #ifndef SF_DISCOVER_H
 #define SF_DISCOVER_H
@@ -16,6 +20,13 @@
 struct plan {
 	const char *paths[SNAPFREEZE_MAX_TARGETS];
 	dev_t devs[SNAPFREEZE_MAX_TARGETS];	/* 0 if unknown */
+	/*
+	 * The st_dev of the filesystem holding the loop device's backing
+	 * file when the target lives on a loop device, else 0.
+	 */
+	dev_t backing[SNAPFREEZE_MAX_TARGETS];
+	/* Freeze level (SNAPFREEZE_TARGET_A_LEVEL), lowest frozen first. */
+	unsigned int levels[SNAPFREEZE_MAX_TARGETS];
 	unsigned int n;
 };
 
@@ -24,7 +35,16 @@ int plan_discover(struct plan *plan, bool include_root);
 /* The user's targets, in a safe order. */
 int plan_targets(struct plan *plan, const char *const *paths,
 		    unsigned int n);
-/* Drop entry @i, keeping the order. */
+/* Drop entry @i, keeping the order; the levels are computed again. */
 void plan_remove(struct plan *plan, unsigned int i);
+
+/*
+ * From devs[] and backing[] alone (no system call; the unit tests call
+ * it): move each loop-backed target in front of the target holding its
+ * file, and give every target its level: 0 when no other target lives on
+ * it, else one more than the highest level of those that do.  Targets
+ * without dependencies are all at level 0, frozen at once.
+ */
+void plan_stack(struct plan *plan);
 
 #endif /* SF_DISCOVER_H */

@@ -6,6 +6,7 @@
  * exit code; a failure undoes what the phases before it did.
  */
 #include <errno.h>
+#include <stdint.h>
 
 #include "discover.h"
 #include "exitcodes.h"
@@ -65,7 +66,8 @@ static int make_plan(struct session *s, struct plan *plan)
 		return SF_EXIT_PRE_FAILED;
 	}
 	for (i = 0; i < plan->n; i++)
-		log_info("target %u: %s", i + 1, plan->paths[i]);
+		log_info("target %u: %s, freeze level %u", i + 1, plan->paths[i],
+			 plan->levels[i]);
 	return 0;
 }
 
@@ -111,23 +113,68 @@ static int run_freeze_hooks(struct session *s, const struct plan *plan,
 	return 0;
 }
 
+/*
+ * What is left of the time budget: everything since the start counts
+ * (discovery, the hooks), so that the whole pre-script ends inside the
+ * scheduler's timeout.  0 when it is used up.
+ */
+static uint32_t budget_left_ms(const struct session *s)
+{
+	int64_t left = (int64_t)s->o->budget_s * 1000 - (now_ms() - s->start_ms);
+
+	return left > 0 ? (uint32_t)left : 0;
+}
+
+/*
+ * The FREEZE, with levels and budget; a module older than this helper
+ * refuses both as unknown attributes: then once more without them, one
+ * target after another in the plan's order (which is safe) and no budget.
+ */
+static int send_freeze(struct session *s, const struct plan *plan,
+		       uint32_t budget_ms, bool dry)
+{
+	struct client_freeze_args a = {
+		.exec_id = s->o->exec_id, .timeout_ms = s->o->timeout_s * 1000,
+		.paths = plan->paths, .n = plan->n, .levels = plan->levels,
+		.budget_ms = budget_ms, .flags = dry ? SNAPFREEZE_F_DRY_RUN : 0,
+	};
+	int ret;
+
+	ret = client_freeze_set(s->client, &a, &s->st, &s->err);
+	if (ret != -EINVAL || !client_unknown_attr(&s->err))
+		return ret;
+	log_info("the loaded module is older than this helper: freezing one target after another, without a time budget (reload the module for both)");
+	a.levels = NULL;
+	a.budget_ms = 0;
+	return client_freeze_set(s->client, &a, &s->st, &s->err);
+}
+
 /* The FREEZE request; when it fails, nothing is frozen: thaw the hooks. */
 static int request_freeze(struct session *s, const struct plan *plan,
 			  bool dry)
 {
 	const struct options *o = s->o;
+	uint32_t budget_ms = budget_left_ms(s);
 	int64_t t = now_ms();
 	int ret;
 
-	ret = client_freeze(s->client, o->exec_id, o->timeout_s * 1000,
-			    plan->paths, plan->n, dry ? SNAPFREEZE_F_DRY_RUN : 0,
-			    &s->st, &s->err);
+	if (!budget_ms) {
+		log_error("the time budget of %u s (--budget) was used up before the freeze could start, after %lld ms: nothing is frozen",
+			  o->budget_s, (long long)(t - s->start_ms));
+		ret = -ETIME;
+		goto failed;
+	}
+	ret = send_freeze(s, plan, budget_ms, dry);
 	if (!ret) {
 		report_frozen(&s->st, dry, o->timeout_s, now_ms() - t);
 		return 0;
 	}
 	report_kernel_error(dry ? "the kernel's dry run" : "freeze", ret,
 			    &s->err, plan->paths, plan->n);
+	if (ret == -ETIME)
+		log_error("the set was not frozen within the time budget of %u s (--budget; %u ms of it were left for flushing and freezing): nothing is frozen; raise --budget, and the scheduler's timeout with it, if flushing takes this long",
+			  o->budget_s, budget_ms);
+failed:
 	if (!dry && s->hooks.n) {
 		log_info("nothing is frozen; thawing the hooks");
 		hooks_run_reverse(&s->hooks, s->hooks.n, "thaw");

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <libkmod.h>
 #include <linux/netlink.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -295,29 +297,40 @@ static int resolve(struct client *c)
 	return c->family < 0 ? -ENOENT : 0;
 }
 
-/* libkmod's own complaints would go to stderr; the caller explains. */
-static void kmod_quiet(void *data, int priority, const char *file, int line,
-		       const char *fn, const char *format, va_list args)
-{
-	(void)data, (void)priority, (void)file, (void)line, (void)fn;
-	(void)format, (void)args;
-}
-
-/* modprobe snapfreeze, through libkmod. */
+/*
+ * modprobe snapfreeze, quietly (the caller explains a failure), and only
+ * when the kernel's own autoload on the family lookup did not load it.
+ * A program rather than libkmod: libkmod brings libcrypto, liblzma and
+ * libzstd into every start of the helper, for a path almost never taken.
+ */
 static void load_module(void)
 {
-	struct kmod_module *mod = NULL;
-	struct kmod_ctx *ctx;
+	static const char *const progs[] = {
+		"modprobe", "/usr/sbin/modprobe", "/sbin/modprobe",
+	};
+	char *argv[] = { "modprobe", "-q", "snapfreeze", NULL };
+	posix_spawn_file_actions_t fa;
+	unsigned int i;
+	int ret = ENOENT, status;
+	pid_t pid;
 
-	ctx = kmod_new(NULL, NULL);
-	if (!ctx)
+	if (posix_spawn_file_actions_init(&fa))
 		return;
-	kmod_set_log_fn(ctx, kmod_quiet, NULL);
-	if (!kmod_module_new_from_name(ctx, "snapfreeze", &mod)) {
-		kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
-		kmod_module_unref(mod);
-	}
-	kmod_unref(ctx);
+	if (posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+					     O_RDONLY, 0) ||
+	    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+					     O_WRONLY, 0) ||
+	    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+					     O_WRONLY, 0))
+		goto out;
+	/* $PATH first; the scheduler's may lack the sbin directories. */
+	for (i = 0; i < ARRAY_SIZE(progs) && ret == ENOENT; i++)
+		ret = posix_spawnp(&pid, progs[i], &fa, NULL, argv, environ);
+	if (!ret)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+out:
+	posix_spawn_file_actions_destroy(&fa);
 }
 
 int client_open(struct client **cp)
@@ -404,9 +417,8 @@ static struct nl_msg *new_msg(struct client *c, uint8_t cmd)
 	return msg;
 }
 
-int client_freeze(struct client *c, const char *exec_id, uint32_t timeout_ms,
-		  const char *const *paths, unsigned int n, uint32_t flags,
-		  struct client_status *st, struct client_error *err)
+int client_freeze_set(struct client *c, const struct client_freeze_args *a,
+		      struct client_status *st, struct client_error *err)
 {
 	struct request req = { .st = st, .err = err };
 	struct nl_msg *msg;
@@ -416,23 +428,47 @@ int client_freeze(struct client *c, const char *exec_id, uint32_t timeout_ms,
 	msg = new_msg(c, SNAPFREEZE_CMD_FREEZE);
 	if (!msg)
 		return -ENOMEM;
-	for (i = 0; i < n && i < SNAPFREEZE_MAX_TARGETS; i++) {
+	for (i = 0; i < a->n && i < SNAPFREEZE_MAX_TARGETS; i++) {
 		nest = nla_nest_start(msg, SNAPFREEZE_A_TARGET | NLA_F_NESTED);
-		if (!nest || nla_put_string(msg, SNAPFREEZE_TARGET_A_PATH, paths[i]))
+		if (!nest ||
+		    nla_put_string(msg, SNAPFREEZE_TARGET_A_PATH, a->paths[i]) ||
+		    (a->levels && nla_put_u32(msg, SNAPFREEZE_TARGET_A_LEVEL,
+					      a->levels[i])))
 			goto err_msg;
 		nla_nest_end(msg, nest);
 		req.target_offs[i] = (char *)nest - (char *)nlmsg_hdr(msg);
 	}
 	req.nr_targets = i;
-	if (nla_put_string(msg, SNAPFREEZE_A_EXEC_ID, exec_id) ||
-	    nla_put_u32(msg, SNAPFREEZE_A_TIMEOUT_MS, timeout_ms) ||
-	    (flags && nla_put_u32(msg, SNAPFREEZE_A_FLAGS, flags)))
+	if (nla_put_string(msg, SNAPFREEZE_A_EXEC_ID, a->exec_id) ||
+	    nla_put_u32(msg, SNAPFREEZE_A_TIMEOUT_MS, a->timeout_ms) ||
+	    (a->budget_ms &&
+	     nla_put_u32(msg, SNAPFREEZE_A_BUDGET_MS, a->budget_ms)) ||
+	    (a->flags && nla_put_u32(msg, SNAPFREEZE_A_FLAGS, a->flags)))
 		goto err_msg;
 	return transact(c, msg, &req);
 
 err_msg:
 	nlmsg_free(msg);
 	return -EMSGSIZE;
+}
+
+int client_freeze(struct client *c, const char *exec_id, uint32_t timeout_ms,
+		  const char *const *paths, unsigned int n, uint32_t flags,
+		  struct client_status *st, struct client_error *err)
+{
+	const struct client_freeze_args a = {
+		.exec_id = exec_id, .timeout_ms = timeout_ms, .paths = paths,
+		.n = n, .flags = flags,
+	};
+
+	return client_freeze_set(c, &a, st, err);
+}
+
+/* The words of lib/nlattr.c for an attribute above the policy's maximum. */
+bool client_unknown_attr(const struct client_error *err)
+{
+	return err->err == -EINVAL &&
+	       !strcmp(err->msg, "Unknown attribute type");
 }
 
 int client_thaw(struct client *c, const char *exec_id, uint32_t flags,

@@ -59,13 +59,28 @@ struct client_error {
 
 /*
  * Connect and resolve the family; if it is missing, try to load the module
- * (the kernel's family autoload, then libkmod).  0, or -ENOENT when the
+ * (the kernel's family autoload, then modprobe).  0, or -ENOENT when the
  * family cannot be had, or another negative errno.
  */
 int client_open(struct client **cp);
 void client_close(struct client *c);
 
+/* A FREEZE request. */
+struct client_freeze_args {
+	const char *exec_id;
+	uint32_t timeout_ms;
+	const char *const *paths;
+	unsigned int n;
+	/* Each target's SNAPFREEZE_TARGET_A_LEVEL; NULL: none sent. */
+	const unsigned int *levels;
+	uint32_t budget_ms;		/* SNAPFREEZE_A_BUDGET_MS; 0: none */
+	uint32_t flags;
+};
+
 /* Requests: 0 and @st filled in, or a negative errno and @err. */
+int client_freeze_set(struct client *c, const struct client_freeze_args *a,
+		      struct client_status *st, struct client_error *err);
+/* A FREEZE without levels or budget. */
 int client_freeze(struct client *c, const char *exec_id, uint32_t timeout_ms,
 		  const char *const *paths, unsigned int n, uint32_t flags,
 		  struct client_status *st, struct client_error *err);
@@ -79,6 +94,12 @@ void client_status_free(struct client_status *st);
 int client_monitor(struct client *c,
 		   int (*fn)(const struct client_event *ev, void *arg),
 		   void *arg);
+
+/*
+ * Whether @err is a module's refusal of an attribute it does not know
+ * (a module older than the helper).
+ */
+bool client_unknown_attr(const struct client_error *err);
 
 /* Parse one reply into @st (what the requests do; for the unit tests). */
 struct nl_msg;

@@ -38,6 +38,7 @@ enum setting_id {
 	SETTING_FORCE,
 	SETTING_JSON,
 	SETTING_PROMETHEUS,
+	SETTING_BUDGET,
 	NR_SETTINGS
 };
 
@@ -89,6 +90,11 @@ static int set_timeout(struct options *o, const char *v)
 static int set_hook_timeout(struct options *o, const char *v)
 {
 	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->hook_timeout_s);
+}
+
+static int set_budget(struct options *o, const char *v)
+{
+	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->budget_s);
 }
 
 static int set_target(struct options *o, const char *v)
@@ -191,10 +197,18 @@ static const struct setting {
 		"prometheus", NULL, NULL, false, set_prometheus,
 		FIELD(prometheus), NULL,
 		"status: Prometheus text format (node_exporter textfile)", NULL },
+	[SETTING_BUDGET] = {
+		"budget", "budget", "SECONDS", false, set_budget,
+		FIELD(budget_s), "whole seconds, 1.." STR(SF_MAX_TIMEOUT_S),
+		"fail (201, nothing frozen) unless frozen this long after\n"
+		"the start, hooks included; keep it under the scheduler's\n"
+		"timeout",
+		STR(SF_DEFAULT_BUDGET_S) },
 };
 
 #define FREEZE_OPTIONS (BIT(EXEC_ID) | BIT(TIMEOUT) | BIT(TARGET) | \
-			BIT(INCLUDE_ROOT) | BIT(HOOKS_DIR) | BIT(CONFIG))
+			BIT(INCLUDE_ROOT) | BIT(HOOKS_DIR) | BIT(CONFIG) | \
+			BIT(BUDGET))
 
 static const struct command commands[] = {
 	{ "pre-script", cmd_pre_script, FREEZE_OPTIONS,
@@ -334,7 +348,8 @@ void usage(FILE *f)
 	      "Exit codes:\n"
 	      "  0    success\n"
 	      "  1    usage error, unknown command word, bad option value\n"
-	      "  201  pre-script failed (bad target, freeze error, freeze hook failed); nothing left frozen\n"
+	      "  201  pre-script failed (bad target, freeze error, freeze hook failed, --budget\n"
+	      "       ran out); nothing left frozen\n"
 	      "  202  post-script failed (thaw error, execution id mismatch, thaw hook failed,\n"
 	      "       a target left frozen by another holder such as fsfreeze -f); retry it\n"
 	      "  203  post-script after the kernel auto-thawed this set (thaw hooks still ran)\n"
@@ -551,6 +566,7 @@ static void options_defaults(struct options *o)
 	o->timeout_s = SF_DEFAULT_TIMEOUT_S;
 	o->hooks_dir = SF_DEFAULT_HOOKS_DIR;
 	o->hook_timeout_s = SF_DEFAULT_HOOK_TIMEOUT_S;
+	o->budget_s = SF_DEFAULT_BUDGET_S;
 	o->config = SF_DEFAULT_CONFIG;
 }
 

@@ -20,6 +20,12 @@
 #define SF_DEFAULT_TIMEOUT_S	60
 #define SF_MAX_TIMEOUT_S	3600
 #define SF_DEFAULT_HOOK_TIMEOUT_S 30
+/*
+ * pre-script's time budget, from its start to the set frozen (hooks,
+ * flush and freeze): inside DLM's default script timeout (10 s; a policy
+ * may set 10 to 120 s), leaving 2 s for the SSM agent and the rollback.
+ */
+#define SF_DEFAULT_BUDGET_S	8
 /* The largest configuration file read. */
 #define SF_CONFIG_MAX_BYTES	65536
 
@@ -46,6 +52,7 @@ struct options {
 	bool include_root;
 	const char *hooks_dir;
 	unsigned int hook_timeout_s;
+	unsigned int budget_s;
 	const char *config;
 	bool force;
 	bool json;

@@ -37,7 +37,7 @@ static void report_target(const struct client_target *t, bool dry)
 void report_frozen(const struct client_status *st, bool dry,
 		   unsigned int timeout_s, long long took_ms)
 {
-	char skew[48] = "";
+	char skew[32] = "";
 	unsigned int i;
 
 	for (i = 0; i < st->nr_targets; i++)
@@ -47,12 +47,11 @@ void report_frozen(const struct client_status *st, bool dry,
 		return;
 	}
 	if (st->has_skew)
-		snprintf(skew, sizeof(skew), ", skew %llu us",
-			 (unsigned long long)(st->skew_ns / 1000));
-	log_info("froze %u filesystem(s) in %lld ms (flush %llu ms, freeze window %llu ms%s); the kernel thaws them in %u s unless post-script comes first",
-		 st->nr_targets, took_ms,
-		 (unsigned long long)(st->flush_ns / 1000000),
-		 (unsigned long long)(st->freeze_ns / 1000000), skew, timeout_s);
+		snprintf(skew, sizeof(skew), ", skew %.1f ms", st->skew_ns / 1e6);
+	/* One line: what the scheduler's log shows of the freeze. */
+	log_info("froze %u filesystem(s) in %lld ms (flush %.1f ms, freeze window %.1f ms%s); the kernel thaws them in %u s unless post-script comes first",
+		 st->nr_targets, took_ms, st->flush_ns / 1e6,
+		 st->freeze_ns / 1e6, skew, timeout_s);
 }
 
 /*

@@ -19,6 +19,7 @@
 
 #include "kselftest_harness.h"
 
+#include "discover.h"
 #include "exitcodes.h"
 #include "json.h"
 #include "metrics.h"
@@ -70,6 +71,34 @@ static int parse(struct nl_msg *msg, struct client_status *st)
 
 	nlmsg_free(msg);
 	return ret;
+}
+
+/* Where catch_start() put stdout. */
+static FILE *caught;
+static int saved_stdout = -1;
+
+/* Catch what is printed on stdout until catch_end(). */
+static void catch_start(void)
+{
+	caught = tmpfile();
+	fflush(stdout);
+	saved_stdout = dup(STDOUT_FILENO);
+	if (!caught || saved_stdout < 0 ||
+	    dup2(fileno(caught), STDOUT_FILENO) < 0)
+		abort();
+}
+
+static void catch_end(char *out, size_t size)
+{
+	size_t n;
+
+	fflush(stdout);
+	dup2(saved_stdout, STDOUT_FILENO);
+	close(saved_stdout);
+	rewind(caught);
+	n = fread(out, 1, size - 1, caught);
+	out[n] = '\0';
+	fclose(caught);
 }
 
 /* report_thaw() with its stdout lines caught in @out. */
@@ -346,6 +375,177 @@ TEST(prometheus_metrics)
 	EXPECT_NE(NULL, strstr(out, "snapfreeze_auto_thaw_remaining_seconds 0.000000000\n"));
 	EXPECT_NE(NULL, strstr(out, "snapfreeze_state{state=\"idle\"} 1\n"));
 	EXPECT_EQ(NULL, strstr(out, "snapfreeze_target_state"));
+}
+
+/*
+ * Test that the pre-script's last INFO line carries the freeze window and
+ * the skew from the FREEZE reply, in milliseconds, on one line.
+ */
+TEST(frozen_info_line)
+{
+	struct client_status st = { 0 };
+	struct nl_msg *msg = new_reply(SNAPFREEZE_STATE_FROZEN);
+	char out[4096], *last;
+
+	put_target(msg, "/a", SNAPFREEZE_TARGET_STATE_FROZEN);
+	put_target(msg, "/b", SNAPFREEZE_TARGET_STATE_FROZEN);
+	put_target(msg, "/c", SNAPFREEZE_TARGET_STATE_FROZEN);
+	ASSERT_EQ(0, nla_put_u64(msg, SNAPFREEZE_A_FLUSH_NS, 400049000));
+	ASSERT_EQ(0, nla_put_u64(msg, SNAPFREEZE_A_FREEZE_NS, 3100000));
+	ASSERT_EQ(0, nla_put_u64(msg, SNAPFREEZE_A_SKEW_NS, 800000));
+	ASSERT_EQ(0, parse(msg, &st));
+	catch_start();
+	report_frozen(&st, false, 60, 412);
+	catch_end(out, sizeof(out));
+	/* Three target lines, then the totals as the last line. */
+	last = strstr(out, "INFO: froze ");
+	ASSERT_NE(NULL, last) TH_LOG("%s", out);
+	EXPECT_STREQ("INFO: froze 3 filesystem(s) in 412 ms (flush 400.0 ms, freeze window 3.1 ms, skew 0.8 ms); the kernel thaws them in 60 s unless post-script comes first\n",
+		     last);
+	client_status_free(&st);
+}
+
+/* Test that a module without the skew leaves it out of the line. */
+TEST(frozen_info_line_older_module)
+{
+	struct client_status st = { 0 };
+	char out[1024];
+
+	st.freeze_ns = 153000000;
+	catch_start();
+	report_frozen(&st, false, 60, 900);
+	catch_end(out, sizeof(out));
+	EXPECT_STREQ("INFO: froze 0 filesystem(s) in 900 ms (flush 0.0 ms, freeze window 153.0 ms); the kernel thaws them in 60 s unless post-script comes first\n",
+		     out);
+}
+
+/* Test that only the kernel's "unknown attribute" refusal means "older". */
+TEST(unknown_attr)
+{
+	struct client_error e = { .err = -EINVAL, .target = -1 };
+
+	strcpy(e.msg, "Unknown attribute type");
+	EXPECT_TRUE(client_unknown_attr(&e));
+	e.err = -ETIME;
+	EXPECT_FALSE(client_unknown_attr(&e));
+	e.err = -EINVAL;
+	strcpy(e.msg, "target path must be absolute");
+	EXPECT_FALSE(client_unknown_attr(&e));
+}
+
+/* A plan of @n targets "/t<dev>", each with its device and backing fs. */
+static void make_plan(struct plan *p, const dev_t *devs, const dev_t *backing,
+		      unsigned int n)
+{
+	static char names[SNAPFREEZE_MAX_TARGETS][16];
+	unsigned int i;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "/t%u", (unsigned int)devs[i]);
+		p->paths[i] = names[i];
+		p->devs[i] = devs[i];
+		p->backing[i] = backing[i];
+	}
+	p->n = n;
+	plan_stack(p);
+}
+
+/* "/t1:0 /t2:1": the plan's order and levels, for one comparison. */
+static const char *plan_text(const struct plan *p)
+{
+	static char buf[1024];
+	size_t len = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->n; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%s:%u",
+				i ? " " : "", p->paths[i], p->levels[i]);
+	return buf;
+}
+
+/* Test that targets without dependencies all get level 0, order kept. */
+TEST(levels_independent)
+{
+	static const dev_t devs[] = { 3, 1, 2 }, backing[] = { 0, 0, 0 };
+	struct plan p;
+
+	make_plan(&p, devs, backing, 3);
+	EXPECT_STREQ("/t3:0 /t1:0 /t2:0", plan_text(&p));
+}
+
+/*
+ * Test that a filesystem on a loop device whose file is on another target
+ * comes before it, one level lower; an unrelated target stays at 0, and so
+ * does a loop-backed target whose file is on no target (or an unknown
+ * device, 0).
+ */
+TEST(levels_loop)
+{
+	/* /t20 on a file on /t10; /t40 on a file on /t99, not a target. */
+	static const dev_t devs[] = { 10, 20, 30, 40, 0 },
+			   backing[] = { 0, 10, 0, 99, 0 };
+	struct plan p;
+
+	make_plan(&p, devs, backing, 5);
+	EXPECT_STREQ("/t20:0 /t10:1 /t30:0 /t40:0 /t0:0", plan_text(&p));
+}
+
+/*
+ * Test chains: each step of a stack one level above the one living on it,
+ * a host at one more than the highest of its guests, whatever the order
+ * given:
+ *
+ *   /t1 holds the files of /t2 and /t4;  /t2 holds the file of /t3
+ */
+TEST(levels_chain)
+{
+	static const dev_t devs[] = { 1, 2, 3, 4 }, backing[] = { 0, 1, 2, 1 };
+	static const dev_t rdevs[] = { 4, 3, 2, 1 }, rbacking[] = { 1, 2, 1, 0 };
+	struct plan p;
+
+	make_plan(&p, devs, backing, 4);
+	EXPECT_STREQ("/t3:0 /t2:1 /t4:0 /t1:2", plan_text(&p));
+	make_plan(&p, rdevs, rbacking, 4);
+	EXPECT_STREQ("/t4:0 /t3:0 /t2:1 /t1:2", plan_text(&p));
+}
+
+/*
+ * Test that a host named twice (two paths in one filesystem) gets its level
+ * on both: the kernel freezes it once, at the lower of the two.
+ */
+TEST(levels_host_named_twice)
+{
+	static const dev_t devs[] = { 1, 2, 1 }, backing[] = { 0, 1, 0 };
+	struct plan p;
+
+	make_plan(&p, devs, backing, 3);
+	EXPECT_STREQ("/t2:0 /t1:1 /t1:1", plan_text(&p));
+}
+
+/* Test that a cycle (which loop devices refuse) ends, levels bounded. */
+TEST(levels_cycle)
+{
+	static const dev_t devs[] = { 1, 2 }, backing[] = { 2, 1 };
+	struct plan p;
+
+	make_plan(&p, devs, backing, 2);
+	EXPECT_EQ(2, p.n);
+	EXPECT_GE(1, p.levels[0]);
+	EXPECT_GE(1, p.levels[1]);
+}
+
+/* Test that dropping a host (unfreezable) brings its guests' levels down. */
+TEST(levels_after_remove)
+{
+	static const dev_t devs[] = { 1, 2, 3 }, backing[] = { 0, 1, 2 };
+	struct plan p;
+
+	make_plan(&p, devs, backing, 3);
+	EXPECT_STREQ("/t3:0 /t2:1 /t1:2", plan_text(&p));
+	plan_remove(&p, 1);
+	EXPECT_STREQ("/t3:0 /t1:0", plan_text(&p));
 }
 
 TEST_HARNESS_MAIN
