@@ -378,15 +378,15 @@ TEST_F(opts, usage_from_tables)
 	static const char *const want[] = {
 		"  snapfreeze pre-script  [--execution-id ID] [--timeout SECONDS]\n"
 		"                         [--target PATH]... [--include-root] [--hooks-dir DIR]\n"
-		"                         [--config FILE]\n",
+		"                         [--config FILE] [--budget SECONDS]\n",
 		"  snapfreeze post-script [--execution-id ID] [--hooks-dir DIR] [--config FILE]\n"
 		"                         [--force]\n",
 		"  snapfreeze status      [--json] [--prometheus]\n",
 		"  snapfreeze monitor     [--json]\n",
-		"                         [--config FILE] -- COMMAND [ARG]...\n",
+		"                         [--config FILE] [--budget SECONDS] -- COMMAND [ARG]...\n",
 		"  snapfreeze --version\n",
 		"  --config FILE       configuration (default /etc/snapfreeze/snapfreeze.conf)\n",
-		"keys: timeout, target, include_root, hooks_dir, hook_timeout.",
+		"keys: timeout, target, include_root, hooks_dir, hook_timeout, budget.",
 	};
 	size_t i;
 

@@ -51,7 +51,7 @@ export PATH=$REPO/user:$PATH
 # cores: the hook gets more than its default time (an operator's knobs,
 # hook_timeout and the hook's own bound).
 ROUND_CONF=$T/snapfreeze.conf
-echo "hook_timeout = 150" >"$ROUND_CONF"
+printf 'hook_timeout = 150\nbudget = 170\n' >"$ROUND_CONF"
 
 SERVER=(--no-defaults --user=mysql --skip-networking --server-id=1
 	--datadir=/mnt/mydata/data --innodb-log-group-home-dir=/mnt/mylog/redo
@@ -161,7 +161,8 @@ session_of_hook() { sed -n 's/.*held by session \([0-9]*\) .*/\1/p' <<<"$OUT"; }
 
 pre_scratch() { # [OPTIONS]
 	ID=$(cat /proc/sys/kernel/random/uuid)
-	sf pre-script --execution-id "$ID" --target /mnt/scratch --hooks-dir "$HD" --config /dev/null "$@"
+	sf pre-script --execution-id "$ID" --target /mnt/scratch --hooks-dir "$HD" --config /dev/null \
+		--budget 170 "$@"
 }
 post_scratch() { sf post-script --execution-id "$ID" --hooks-dir "$HD" --config /dev/null; }
 

@@ -138,8 +138,8 @@ fi
 # Test that the helper depends on the libraries it links, found by dpkg.
 deps=$(dpkg-deb -f "$DEB" Depends)
 ktap_diag "snapfreeze Depends: $deps"
-ktap_check "snapfreeze depends on libnl-genl, libmount, libkmod" \
-	bash -c '[[ $1 == *libnl-genl-3-200* && $1 == *libmount1* && $1 == *libkmod2* ]]' _ "$deps"
+ktap_check "snapfreeze depends on libnl-genl, libmount, kmod (modprobe)" \
+	bash -c '[[ $1 == *libnl-genl-3-200* && $1 == *libmount1* && $1 =~ (^|[ ,])kmod([ ,]|$) ]]' _ "$deps"
 
 # Test that a changelog whose version is not VERSION stops the build
 # (scripts/check-version, run by debian/rules).

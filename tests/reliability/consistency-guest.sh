@@ -267,7 +267,7 @@ for ((r = 1; r <= nrounds; r++)); do
 	pre_rc=- post_rc=- frozen_ms=-
 	if [ "$mode" = frozen ]; then
 		t0=$(now_ms)
-		helper pre-script --execution-id "$(uuid "$r")" --timeout 60 \
+		helper pre-script --execution-id "$(uuid "$r")" --timeout 60 --budget 50 \
 			--target /mnt/e4 --target /mnt/xfs --target /mnt/bt \
 			--target /mnt/md >"$T/r$r.pre" 2>&1
 		pre_rc=$?
