@@ -391,11 +391,11 @@ static int fsfreeze_all(const char *flag, int parallel, int record)
 }
 
 /* Module timings of the set just frozen, from a GET. */
-static int module_timings(struct sf_nl *nl, struct result *r)
+static int module_timings(struct nlt *nl, struct result *r)
 {
-	static struct sf_result res;
+	static struct nlt_result res;
 	unsigned int i, j;
-	int ret = sf_get(nl, &res);
+	int ret = nlt_get(nl, &res);
 
 	if (ret || !res.has_reply)
 		return -1;
@@ -405,7 +405,7 @@ static int module_timings(struct sf_nl *nl, struct result *r)
 	r->window_ns = res.st.freeze_ns;
 	r->flush_ns = res.st.flush_ns;
 	for (i = 0; i < res.st.ntargets; i++) {
-		const struct sf_target_info *t = &res.st.targets[i];
+		const struct nlt_target *t = &res.st.targets[i];
 
 		for (j = 0; j < nvols; j++)
 			if (major(vols[j].dev) == t->major &&
@@ -703,7 +703,7 @@ static int cmd_cycle(int argc, char **argv)
 			    .window_ns = -1, .flush_ns = -1, .request_ns = -1,
 			    .post_request_ns = -1 };
 	pid_t wpid[MAX_VOLS];
-	struct sf_nl *nl = NULL;
+	struct nlt *nl = NULL;
 	struct shared *sh;
 	char id[64];
 	int64_t t, pre0, pre1, post0 = -1;
@@ -749,7 +749,7 @@ static int cmd_cycle(int argc, char **argv)
 	c.tag = tag;
 	exec_id(id, sizeof(id), &c);
 	if (strchr("cde", c.method)) {
-		nl = sf_nl_open();
+		nl = nlt_open();
 		if (!nl)
 			die("snapfreeze family: %s", strerror(errno));
 	}
@@ -833,7 +833,7 @@ out_writers:
 out_files:
 	cleanup_files(&c);
 	if (nl)
-		sf_nl_close(nl);
+		nlt_close(nl);
 	if (r.why && !r.pre_ns)
 		fprintf(stderr, "sfbench: %s\n", r.why);
 	return r.ok ? 0 : 1;
@@ -843,11 +843,11 @@ out_files:
 
 static int cmd_nl_freeze(int argc, char **argv)
 {
-	static struct sf_result res;
+	static struct nlt_result res;
 	uint32_t levels[MAX_VOLS];
 	int have_level = 0, ret, opt;
 	unsigned int i, n;
-	struct sf_nl *nl;
+	struct nlt *nl;
 	int64_t t0, t1;
 
 	while ((opt = getopt(argc, argv, "l:")) != -1) {
@@ -862,11 +862,11 @@ static int cmd_nl_freeze(int argc, char **argv)
 	n = argc - optind - 2;
 	if (n > MAX_VOLS)
 		die("too many targets");
-	nl = sf_nl_open();
+	nl = nlt_open();
 	if (!nl)
 		die("snapfreeze family: %s", strerror(errno));
 	t0 = now_ns();
-	ret = sf_freeze_levels(nl, (const char *const *)argv + optind + 2,
+	ret = nlt_freeze_levels(nl, (const char *const *)argv + optind + 2,
 			       have_level ? levels : NULL, n, argv[optind],
 			       strtoul(argv[optind + 1], NULL, 0), 0, &res, NULL);
 	t1 = now_ns();
@@ -880,30 +880,30 @@ static int cmd_nl_freeze(int argc, char **argv)
 		       (unsigned long long)res.st.freeze_ns,
 		       (unsigned long long)res.st.skew_ns);
 	}
-	sf_nl_close(nl);
+	nlt_close(nl);
 	return ret ? 1 : 0;
 }
 
 static int cmd_nl_thaw(int argc, char **argv)
 {
-	static struct sf_result res;
-	struct sf_nl *nl;
+	static struct nlt_result res;
+	struct nlt *nl;
 	int64_t t0, t1;
 	int ret;
 
 	if (argc != 2)
 		die("usage: sfbench nl-thaw ID");
-	nl = sf_nl_open();
+	nl = nlt_open();
 	if (!nl)
 		die("snapfreeze family: %s", strerror(errno));
 	t0 = now_ns();
-	ret = sf_thaw(nl, argv[1], 0, &res);
+	ret = nlt_thaw(nl, argv[1], 0, &res);
 	t1 = now_ns();
 	printf("request_ns=%lld\n", (long long)(t1 - t0));
 	if (ret)
 		fprintf(stderr, "sfbench: thaw: %s: %s\n", strerror(-ret),
 			res.msg);
-	sf_nl_close(nl);
+	nlt_close(nl);
 	return ret ? 1 : 0;
 }
 
@@ -1053,7 +1053,7 @@ static int cmd_fsfreeze_time(int argc, char **argv)
 
 static int cmd_nl_time(int argc, char **argv)
 {
-	static struct sf_result res;
+	static struct nlt_result res;
 	uint32_t levels[MAX_VOLS] = { 0 };
 	int64_t *f, *u, *o;
 	unsigned int n;
@@ -1070,23 +1070,23 @@ static int cmd_nl_time(int argc, char **argv)
 	o = calloc(k, sizeof(*o));
 	for (i = 0; i < k; i++) {
 		int64_t t0 = now_ns(), t1;
-		struct sf_nl *nl = sf_nl_open();
+		struct nlt *nl = nlt_open();
 
 		if (!nl)
 			die("snapfreeze family: %s", strerror(errno));
 		o[i] = now_ns() - t0;
 		t0 = now_ns();
-		ret = sf_freeze_levels(nl, (const char *const *)argv + 2, levels,
+		ret = nlt_freeze_levels(nl, (const char *const *)argv + 2, levels,
 				       n, FIXED_ID, 60000, 0, &res, NULL);
 		t1 = now_ns();
 		if (ret)
 			die("freeze: %s: %s", strerror(-ret), res.msg);
-		ret = sf_thaw(nl, FIXED_ID, 0, &res);
+		ret = nlt_thaw(nl, FIXED_ID, 0, &res);
 		if (ret)
 			die("thaw: %s: %s", strerror(-ret), res.msg);
 		f[i] = t1 - t0;
 		u[i] = now_ns() - t1;
-		sf_nl_close(nl);
+		nlt_close(nl);
 	}
 	print_stats("socket + family lookup (libmnl)", o, k);
 	printf("%u target(s), idle:\n", n);
@@ -1102,14 +1102,14 @@ static int cmd_nl_time(int argc, char **argv)
  */
 static int cmd_frozen_run(int argc, char **argv)
 {
-	static struct sf_result res;
+	static struct nlt_result res;
 	uint32_t levels[MAX_VOLS] = { 0 };
 	char **cmds[MAX_CMDS];
 	int64_t *v[MAX_CMDS];
 	unsigned int n = 0;
 	const char *phase_out = getenv("SFB_PHASE_OUT");
 	int k, i, j, nc, sep, ret, bad = 0;
-	struct sf_nl *nl;
+	struct nlt *nl;
 
 	for (sep = 2; sep < argc && strcmp(argv[sep], "--"); sep++)
 		n++;
@@ -1120,7 +1120,7 @@ static int cmd_frozen_run(int argc, char **argv)
 		die("K must be positive");
 	nc = split_cmds(argc - sep - 1, argv + sep + 1, cmds, MAX_CMDS);
 	argv[sep] = NULL;
-	nl = sf_nl_open();
+	nl = nlt_open();
 	if (!nl)
 		die("snapfreeze family: %s", strerror(errno));
 	for (j = 0; j < nc; j++)
@@ -1129,7 +1129,7 @@ static int cmd_frozen_run(int argc, char **argv)
 		for (j = 0; j < nc; j++) {
 			int64_t t0;
 
-			ret = sf_freeze_levels(nl, (const char *const *)argv + 2,
+			ret = nlt_freeze_levels(nl, (const char *const *)argv + 2,
 					       levels, n, FIXED_ID, 60000, 0,
 					       &res, NULL);
 			if (ret)
@@ -1154,10 +1154,10 @@ static int cmd_frozen_run(int argc, char **argv)
 					fclose(f);
 				}
 			}
-			ret = sf_get(nl, &res);
+			ret = nlt_get(nl, &res);
 			if (!ret && res.st.state != SNAPFREEZE_STATE_IDLE) {
 				bad = 1;
-				sf_thaw(nl, NULL, SNAPFREEZE_F_FORCE, &res);
+				nlt_thaw(nl, NULL, SNAPFREEZE_F_FORCE, &res);
 			}
 		}
 	}
@@ -1166,7 +1166,7 @@ static int cmd_frozen_run(int argc, char **argv)
 		print_stats(label(cmds[j]), v[j], k);
 		free(v[j]);
 	}
-	sf_nl_close(nl);
+	nlt_close(nl);
 	if (bad)
 		fprintf(stderr, "sfbench: a command failed or did not thaw at least once\n");
 	return bad;
