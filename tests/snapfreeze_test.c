@@ -1818,7 +1818,6 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
 	char cmd[PATH_MAX + 32];
 	long long failures, t0, elapsed;
 	uint32_t offs[2];
-	struct nlt_status st;
 	FILE *f;
 	int w1, w2, lvl = -1, ret, tmo = 1500 + 4 * (int)late_ms();
 
@@ -1855,14 +1854,20 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
 	       elapsed, tmo);
 	EXPECT_LE(tmo, elapsed);
 	EXPECT_GT(tmo + 5000, elapsed);
+	/* The stacked freeze ends once ext4 is thawed, at most this late. */
+	EXPECT_TRUE(wait_state("idle", 30000));
 	EXPECT_TRUE(writable(c, self->ext4_dir));
 	EXPECT_TRUE(writable(c, dir));
-	st = get_status(_metadata, c);
-	EXPECT_EQ(SNAPFREEZE_STATE_IDLE, st.state);
 	EXPECT_EQ(failures + 1, sysfs_num("failures"));
 	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: auto-thaw: aborted the freeze of execution " ID_A ", thawed 1 filesystem(s)"));
 	EXPECT_EQ(4, lvl);
-	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: rollback of execution " ID_A ": "));
+	/*
+	 * Rolled back by the request, or, when the stacked freeze took more
+	 * than half a second to end (a debug kernel), abandoned by it and
+	 * undone by that freeze's work.
+	 */
+	EXPECT_TRUE(KMSG_FIND(c, &lvl, "snapfreeze: rollback of execution " ID_A ": ") ||
+		    KMSG_FIND(c, &lvl, "snapfreeze: freeze of execution " ID_A " abandoned: "));
 
 	/* Right order: stacked first; both freeze, both thaw. */
 	EXPECT_EQ(0, FREEZE(c, self->r, ID_A, LONG_TMO, 0, NULL, mnt, self->ext4));
