@@ -25,7 +25,7 @@ export SF_MODULE
 TEST_BIN=${SF_TEST_BIN:-build/tests/snapfreeze_test}
 # Bounds of each program's whole run (SF_GUEST_TIMEOUT); KASAN and lockdep
 # under TCG are several times slower.
-T=900
+T=1500
 [ "${SF_DEBUG_KERNEL:-0}" != 1 ] || T=10800
 T=${SF_GUEST_TIMEOUT:-$T}
 MOUNTS=()
