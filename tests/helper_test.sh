@@ -1344,9 +1344,13 @@ t_monitor_json() {
 	    assert set(e) == keys, e
 	    assert e["time"].endswith("Z") and "T" in e["time"], e
 	got = [(e["event"], e["execution_id"], e["thaw_reason"]) for e in evs if e["event"] != "failed"]
-	want = [("frozen", sys.argv[2], None), ("thawed", sys.argv[2], "request"),
-	        ("frozen", sys.argv[3], None), ("auto-thawed", sys.argv[3], "deadline"),
-	        ("frozen", "None", None), ("auto-thawed", "None", "emergency")]
+	# A kernel that cannot keep the events group to CAP_SYS_ADMIN (5.10)
+	# sends no execution id in events: then none may have one.
+	hidden = evs[0]["execution_id"] is None
+	ids = [None if hidden else i for i in (sys.argv[2], sys.argv[3], "None")]
+	want = [("frozen", ids[0], None), ("thawed", ids[0], "request"),
+	        ("frozen", ids[1], None), ("auto-thawed", ids[1], "deadline"),
+	        ("frozen", ids[2], None), ("auto-thawed", ids[2], "emergency")]
 	assert got == want, got
 	failed = [e for e in evs if e["event"] == "failed"]
 	assert failed, "no failed event"
