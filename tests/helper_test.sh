@@ -792,9 +792,11 @@ TESTS+=("config file keys, overridden by options" t_config)
 #   /mnt/sf-tmpfs       tmpfs                       skipped
 #   /mnt/sf-ro          ext4 on loop, mounted ro    skipped
 #   /mnt/sf-minix       minix on loop (no freeze)   skipped
+#   /mnt/sf-minix2      another one: the helper's dry run of the whole plan
+#                       must go on past the first target at fault
 t_discovery() {
-	local dev ro_dev minix_dev want got p
-	mkdir -p /mnt/sf-tmpfs /mnt/sf-bind-ro /mnt/sf-bind-rw /mnt/sf-ro /mnt/sf-minix "$E4/sf-sub"
+	local dev ro_dev minix_dev minix2_dev want got p
+	mkdir -p /mnt/sf-tmpfs /mnt/sf-bind-ro /mnt/sf-bind-rw /mnt/sf-ro /mnt/sf-minix /mnt/sf-minix2 "$E4/sf-sub"
 	remember rmdir "$E4/sf-sub"
 	modprobe loop 2>/dev/null || true
 	mount -t tmpfs sf-ht /mnt/sf-tmpfs
@@ -820,6 +822,13 @@ t_discovery() {
 	mount -t minix "$dev" /mnt/sf-minix
 	remember umount /mnt/sf-minix
 	minix_dev=$(devno /mnt/sf-minix)
+	truncate -s 8M "$T/minix2.img"
+	mkfs.minix "$T/minix2.img" >/dev/null
+	dev=$(losetup -f --show "$T/minix2.img")
+	remember losetup -d "$dev"
+	mount -t minix "$dev" /mnt/sf-minix2
+	remember umount /mnt/sf-minix2
+	minix2_dev=$(devno /mnt/sf-minix2)
 
 	# What must be found: every rw mount of a block device but / and
 	# /boot, minus the unfreezable minix, one per filesystem.
@@ -829,6 +838,7 @@ t_discovery() {
 		case $tgt in /|/boot|/boot/*) continue ;; esac
 		case ,$opts, in *,ro,*) continue ;; esac
 		[ "$mm" = "$minix_dev" ] && continue
+		[ "$mm" = "$minix2_dev" ] && continue
 		echo "$mm"
 	done | sort -u)
 	for p in "$E4" "$E4B" "$XFS" "$BTRFS"; do
@@ -838,13 +848,14 @@ t_discovery() {
 
 	dry --execution-id "$ID1"
 	expect_rc 0
-	expect_out INFO "/mnt/sf-minix"
+	expect_out INFO "skipping /mnt/sf-minix:"
+	expect_out INFO "skipping /mnt/sf-minix2:"
 	# The plan: one "would freeze PATH" line per filesystem.
 	got=$(sed -nE 's/^INFO: .*would freeze (\/[^ ]*).*/\1/p' "$T/out")
 	[ -n "$got" ] || fail "no 'INFO: ... would freeze PATH' plan lines"
 	for p in $got; do
 		case $p in
-		/|/mnt/sf-tmpfs|/mnt/sf-ro|/mnt/sf-minix|/mnt/sf-bind-ro) fail "dry-run plans to freeze $p" ;;
+		/|/mnt/sf-tmpfs|/mnt/sf-ro|/mnt/sf-minix|/mnt/sf-minix2|/mnt/sf-bind-ro) fail "dry-run plans to freeze $p" ;;
 		esac
 	done
 	got=$(for p in $got; do devno "$p"; done | sort)
@@ -860,6 +871,7 @@ t_discovery() {
 	expect_frozen /mnt/sf-bind-rw e4b
 	expect_writable /mnt/sf-tmpfs tmpfs
 	expect_writable /mnt/sf-minix minix
+	expect_writable /mnt/sf-minix2 minix2
 	post --execution-id "$ID1"
 	expect_rc 0
 	expect_resumed e4b

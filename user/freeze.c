@@ -6,6 +6,7 @@
  * exit code; a failure undoes what the phases before it did.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "discover.h"
@@ -30,24 +31,45 @@ static int check_idle(struct session *s)
 
 /*
  * Drop the filesystems that cannot be frozen (tmpfs-like block filesystems
- * such as vfat): asked of the kernel with a dry run of each alone.
+ * such as vfat), asked of the kernel with dry runs.  One dry run of the
+ * whole plan names the first target at fault (client_error.target); the
+ * next starts right after it, so a plan costs one request plus one per
+ * target at fault, not one per filesystem (each is a round trip that
+ * resolves every path it carries).  A target refused for another reason
+ * stays: the real FREEZE reports it.  A kernel that names no target gets
+ * one dry run per filesystem from there on.
  */
 static void drop_unfreezable(struct session *s, struct plan *plan)
 {
-	unsigned int i = 0;
+	bool one_by_one = false;
+	unsigned int from = 0, n, bad;
+	int ret;
 
-	while (i < plan->n) {
-		int ret = client_freeze(s->client, s->o->exec_id, 60000,
-					&plan->paths[i], 1, SNAPFREEZE_F_DRY_RUN,
-					&s->st, &s->err);
-
-		if (ret == -EOPNOTSUPP) {
-			log_info("skipping %s: its filesystem cannot be frozen",
-				 plan->paths[i]);
-			plan_remove(plan, i);
+	while (from < plan->n) {
+		n = one_by_one ? 1 : plan->n - from;
+		ret = client_freeze(s->client, s->o->exec_id, 60000,
+				    &plan->paths[from], n, SNAPFREEZE_F_DRY_RUN,
+				    &s->st, &s->err);
+		if (!ret) {
+			from += n;
 			continue;
 		}
-		i++;
+		if (s->err.target >= 0 && (unsigned int)s->err.target < n) {
+			bad = from + s->err.target;
+		} else if (n == 1) {
+			bad = from;
+		} else {
+			one_by_one = true;	/* no target named */
+			continue;
+		}
+		if (ret == -EOPNOTSUPP) {
+			log_info("skipping %s: its filesystem cannot be frozen",
+				 plan->paths[bad]);
+			plan_remove(plan, bad);
+			from = bad;
+		} else {
+			from = bad + 1;
+		}
 	}
 }
 
