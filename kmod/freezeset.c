@@ -251,13 +251,10 @@ static void update_pin(void)
 	}
 }
 
-/* Thaw one target we hold: see thaw_held(). */
-static int thaw_one(struct sf_target *t)
+/* A target's thaw has finished with @err: see thaw_held(). */
+static int thaw_done(struct sf_target *t, int err)
 {
-	int err;
-
 	lockdep_assert_held(&sf.lock);
-	err = sf_target_thaw(t);
 	if (err) {
 		t->state = SNAPFREEZE_TARGET_STATE_THAW_FAILED;
 		pr_err_ratelimited("thawing %s failed: error %d\n", t->path, err);
@@ -274,25 +271,45 @@ static int thaw_one(struct sf_target *t)
 	return 0;
 }
 
+/* Thaw one target we hold. */
+static int thaw_one(struct sf_target *t)
+{
+	lockdep_assert_held(&sf.lock);
+	sf_target_thaw_start(t);
+	return thaw_done(t, sf_target_thaw_wait(t));
+}
+
 /*
- * Thaw every target we hold, last first.  A target whose thaw fails stays
- * held (THAW_FAILED), for a later THAW or the retried deadline; one that
- * another holder keeps frozen is reported.  Returns the first error.
+ * Thaw every target we hold, level by level, the last level first, the
+ * targets of one level at once (the reverse of freeze_phase()).  A target
+ * whose thaw fails stays held (THAW_FAILED), for a later THAW or the
+ * retried deadline; one that another holder keeps frozen is reported.
+ * Returns the first error.  No target changes state between the two loops:
+ * the lock is held throughout.
  */
 static int thaw_held(unsigned int *thawed)
 {
-	unsigned int i, n = 0;
+	struct sf_target *tg = sf.targets;
+	unsigned int i, first, end, n = 0;
 	int err, ret = 0;
 
 	lockdep_assert_held(&sf.lock);
-	for (i = sf.nr_targets; i-- > 0;) {
-		if (!sf_target_held(&sf.targets[i]))
-			continue;
-		err = thaw_one(&sf.targets[i]);
-		if (err)
-			ret = ret ?: err;
-		else
-			n++;
+	for (end = sf.nr_targets; end > 0; end = first) {
+		for (first = end - 1; first > 0 &&
+		     tg[first - 1].level == tg[end - 1].level; first--)
+			;
+		for (i = end; i-- > first;)
+			if (sf_target_held(&tg[i]))
+				sf_target_thaw_start(&tg[i]);
+		for (i = end; i-- > first;) {
+			if (!sf_target_held(&tg[i]))
+				continue;
+			err = thaw_done(&tg[i], sf_target_thaw_wait(&tg[i]));
+			if (err)
+				ret = ret ?: err;
+			else
+				n++;
+		}
 	}
 	sf.held_by_other = count_state(SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
 	update_pin();

@@ -151,34 +151,38 @@ int sf_target_freeze(struct sf_target *t)
  * senders, SIGKILLed at any moment by the very watchdogs we replace, and a
  * killed FREEZE rolls back in its own task.  So the thaw runs in a kernel
  * worker, which signals never reach, and the caller waits for it without
- * being interruptible: a thaw is short, and it must finish.
+ * being interruptible: a thaw is short, and it must finish.  Targets that
+ * thaw together each have a worker (ext4 and xfs write their superblock
+ * when thawed: on N volumes that is N writes at once, not one after
+ * another).
  */
-struct sf_thaw_work {
-	struct work_struct work;
-	struct super_block *sb;
-	int ret;
-};
-
 static void thaw_workfn(struct work_struct *work)
 {
-	struct sf_thaw_work *tw = container_of(work, struct sf_thaw_work, work);
+	struct sf_target *t = container_of(work, struct sf_target, thaw_work);
 
-	tw->ret = sf_thaw_super(tw->sb);
+	t->thaw_ret = sf_thaw_super(t->sb);
 }
 
-int sf_target_thaw(struct sf_target *t)
+/*
+ * A kernel thread (the auto-thaw, an abandoned set's last work item)
+ * thaws in place: it cannot be killed, and a worker of a reclaim
+ * workqueue must not wait for system_unbound_wq.
+ */
+void sf_target_thaw_start(struct sf_target *t)
 {
-	struct sf_thaw_work tw = { .sb = t->sb };
-
+	INIT_WORK(&t->thaw_work, thaw_workfn);
 	if (sf_fault(SF_FAULT_THAW))
-		return -EIO;
-	if (current->flags & PF_KTHREAD)
-		return sf_thaw_super(t->sb);
-	INIT_WORK_ONSTACK(&tw.work, thaw_workfn);
-	queue_work(system_unbound_wq, &tw.work);
-	flush_work(&tw.work);
-	destroy_work_on_stack(&tw.work);
-	return tw.ret;
+		t->thaw_ret = -EIO;
+	else if (current->flags & PF_KTHREAD)
+		t->thaw_ret = sf_thaw_super(t->sb);
+	else
+		queue_work(system_unbound_wq, &t->thaw_work);
+}
+
+int sf_target_thaw_wait(struct sf_target *t)
+{
+	flush_work(&t->thaw_work);
+	return t->thaw_ret;
 }
 
 void sf_targets_put(struct sf_target *tg, unsigned int nr)

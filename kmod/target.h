@@ -33,6 +33,9 @@ struct sf_target {
 	u64 freeze_ns;		/* its freeze call */
 	u64 frozen_at_ns;	/* from the set's first freeze call */
 	struct work_struct work;
+	/* A thaw in flight (target.c): its worker and its result. */
+	struct work_struct thaw_work;
+	int thaw_ret;
 };
 
 /* True while we hold a freeze of @t. */
@@ -62,8 +65,13 @@ void sf_target_flush(struct sf_target *t);
 /* Freeze a target, timing the call: 0 or the freeze's error. */
 int sf_target_freeze(struct sf_target *t);
 
-/* Thaw a target we hold frozen: 0 once our hold is gone. */
-int sf_target_thaw(struct sf_target *t);
+/*
+ * Thaw a target we hold frozen: start it, then wait for it, which returns
+ * 0 once our hold is gone.  Several may be started before the first wait:
+ * they thaw at once.  Start and wait run under the same caller's lock.
+ */
+void sf_target_thaw_start(struct sf_target *t);
+int sf_target_thaw_wait(struct sf_target *t);
 
 /* Drop every target's superblock reference, then free the paths. */
 void sf_targets_put(struct sf_target *tg, unsigned int nr);

@@ -2362,6 +2362,94 @@ SF_TEST(sf, one_level_freezes_together, 60)
 }
 
 /*
+ * ext4 on dm-delay over a loop device on the guest's tmpfs: every write
+ * takes DELAY_MS, and so does every thaw, because ext4 writes its super
+ * block back when thawed and waits for it.
+ */
+#define DELAY_FS	4
+#define DELAY_MS	400
+
+struct delayed_fs {
+	char img[64], loop[64], dm[64], mnt[64];
+};
+
+static bool delayed_setup(struct delayed_fs *d, int i)
+{
+	char cmd[PATH_MAX];
+	FILE *f;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->img, sizeof(d->img), "/tmp/sf-delay-%d-%d.img", getpid(), i);
+	snprintf(d->dm, sizeof(d->dm), "sf-delay-%d-%d", getpid(), i);
+	snprintf(d->mnt, sizeof(d->mnt), "/mnt/sf-delay-%d-%d", getpid(), i);
+	if (run("truncate -s 16M '%s' && mkfs.ext4 -q -F '%s'", d->img, d->img))
+		return false;
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s'", d->img);
+	fflush(NULL);
+	f = popen(cmd, "r");
+	if (!f)
+		return false;
+	if (!fgets(d->loop, sizeof(d->loop), f))
+		d->loop[0] = '\0';
+	pclose(f);
+	d->loop[strcspn(d->loop, "\n")] = '\0';
+	/* Reads at once, writes (and flushes) DELAY_MS late. */
+	return d->loop[0] &&
+	       !run("dmsetup create --noudevsync '%s' --table \"0 $(blockdev --getsz %s) delay %s 0 0 %s 0 %d\" && dmsetup mknodes '%s'",
+		    d->dm, d->loop, d->loop, d->loop, DELAY_MS, d->dm) &&
+	       !mkdir(d->mnt, 0755) &&
+	       !run("mount -t ext4 /dev/mapper/'%s' '%s'", d->dm, d->mnt);
+}
+
+static void delayed_teardown(struct delayed_fs *d)
+{
+	run("umount '%s' 2>/dev/null", d->mnt);
+	rmdir(d->mnt);
+	run("dmsetup remove --noudevsync '%s' 2>/dev/null", d->dm);
+	if (d->loop[0])
+		run("losetup -d '%s' 2>/dev/null", d->loop);
+	unlink(d->img);
+}
+
+/*
+ * Test that the targets of one level thaw together, not one after
+ * another: a THAW of DELAY_FS filesystems whose thaw each takes DELAY_MS
+ * takes about DELAY_MS (one after another: DELAY_FS times that).
+ */
+SF_TEST(sf, one_level_thaws_together, 120)
+{
+	struct ctx *c = &self->c;
+	uint32_t levels[DELAY_FS] = { 0 };
+	struct delayed_fs d[DELAY_FS];
+	const char *paths[DELAY_FS];
+	long long t0, elapsed;
+	int i, n;
+
+	if (run("modprobe dm-delay 2>/dev/null && command -v dmsetup >/dev/null"))
+		SKIP(return, "no dm-delay module or no dmsetup here");
+	run("modprobe loop 2>/dev/null");
+	for (n = 0; n < DELAY_FS && delayed_setup(&d[n], n); n++)
+		paths[n] = d[n].mnt;
+	EXPECT_EQ(DELAY_FS, n);
+	if (n == DELAY_FS) {
+		EXPECT_EQ(0, nlt_freeze_levels(c->nl, paths, levels, n, ID_A,
+					       LONG_TMO, 0, self->r, NULL));
+		t0 = now_ms(CLOCK_MONOTONIC);
+		EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
+		elapsed = now_ms(CLOCK_MONOTONIC) - t0;
+		TH_LOG("THAW of %d filesystems whose writes take %d ms: %lld ms",
+		       n, DELAY_MS, elapsed);
+		/* The premise: each thaw waits for a delayed write. */
+		EXPECT_LE(DELAY_MS, elapsed);
+		/* Halfway to one after another: together, with room for load. */
+		EXPECT_GT(DELAY_FS * DELAY_MS / 2, elapsed);
+		EXPECT_STREQ("idle", sysfs_str("state", (char[32]){ 0 }, 32));
+	}
+	for (i = n < DELAY_FS ? n : n - 1; i >= 0; i--)
+		delayed_teardown(&d[i]);
+}
+
+/*
  * Test that a FREEZE with a budget fails with ETIME, nothing frozen, when
  * the set is not frozen within it, long before its auto-thaw deadline: the
  * target is a filesystem whose flush waits on a host frozen by the test.

@@ -40,10 +40,12 @@
  *   request order.  With levels, all targets of the lowest level are frozen
  *   at once, then those of the next level, and so on (a target without a
  *   level is at level 0); give a filesystem a lower level than the target
- *   it lives on.  Paths that resolve to the same filesystem are frozen once.  If any step fails for
- *   any target, every filesystem already frozen is thawed again, in reverse
- *   order, before the reply; the error points at the target's
- *   SNAPFREEZE_A_TARGET attribute (extack offset) and says why.
+ *   it lives on.  Paths that resolve to the same filesystem are frozen
+ *   once.  Thaws go the other way: the highest level first, the targets of
+ *   one level at once (without levels, one after another, last first).  If
+ *   any step fails for any target, every filesystem already frozen is
+ *   thawed again that way before the reply; the error points at the
+ *   target's SNAPFREEZE_A_TARGET attribute (extack offset) and says why.
  *
  *   A FREEZE returns at the latest half a second after its budget or its
  *   deadline, or when its caller is killed, even while a flush or a freeze
