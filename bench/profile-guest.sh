@@ -12,8 +12,12 @@
 # post-script cut into phases, and a perf profile of post-script by DSO.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-B=$top/build/bench
-SF=$top/user/snapfreeze
+# The programs run from the guest's tmpfs, as from an instance's own disk:
+# the repository is a 9p share without caching (vm-run), where every page
+# a program touches is a round trip to the host.  One line below times the
+# share's copy, to show what that costs.
+B=/tmp/sf-bin
+SF=$B/snapfreeze
 K=${BENCH_K:-30}
 ID=5f0c8a4e-1b2d-4c3e-9f10-a1b2c3d4e5f6	# sfbench's FIXED_ID
 T=/tmp/sf-profile
@@ -26,7 +30,8 @@ cleanup() {
 	for m in ${mounts[@]+"${mounts[@]}"}; do fsfreeze -u "$m" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-mkdir -p "$T"
+mkdir -p "$T" "$B"
+cp "$top/user/snapfreeze" "$top"/build/bench/{sfbench,nop-*,libsfphases.so} "$B/"
 
 for d in $SF_DISKS; do
 	IFS=: read -r name fstype dev <<<"$d"
@@ -41,7 +46,7 @@ echo "guest: $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ {printf "%d MiB", $2
 section "process start-up (spawn to exit), the commands taking turns"
 "$B/sfbench" spawn-time "$K" busybox true -- /bin/true -- "$B/nop-libc" -- \
 	"$B/nop-mnl" -- "$B/nop-helper-libs-no-kmod" -- "$B/nop-helper-libs" -- \
-	"$SF" --version -- "$SF" status
+	"$SF" --version -- "$SF" status -- "$top/user/snapfreeze" --version
 
 section "an empty freeze/thaw of one idle filesystem"
 "$B/sfbench" fsfreeze-time "$K" "${mounts[0]}"
