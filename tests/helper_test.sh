@@ -795,10 +795,9 @@ TESTS+=("config file keys, overridden by options" t_config)
 #   /mnt/sf-minix2      another one: the helper's dry run of the whole plan
 #                       must go on past the first target at fault
 t_discovery() {
-	local dev ro_dev minix_dev minix2_dev want got p
-	mkdir -p /mnt/sf-tmpfs /mnt/sf-bind-ro /mnt/sf-bind-rw /mnt/sf-ro /mnt/sf-minix /mnt/sf-minix2 "$E4/sf-sub"
+	local ro_dev minix_dev minix2_dev want got p
+	mkdir -p /mnt/sf-tmpfs /mnt/sf-bind-ro /mnt/sf-bind-rw "$E4/sf-sub"
 	remember rmdir "$E4/sf-sub"
-	modprobe loop 2>/dev/null || true
 	mount -t tmpfs sf-ht /mnt/sf-tmpfs
 	remember umount /mnt/sf-tmpfs
 	mount --bind "$E4" /mnt/sf-bind-ro
@@ -808,26 +807,11 @@ t_discovery() {
 	remember umount "$E4/sf-sub"
 	mount --bind "$E4B" /mnt/sf-bind-rw
 	remember umount /mnt/sf-bind-rw
-	truncate -s 16M "$T/ro.img"
-	mkfs.ext4 -q -F "$T/ro.img"
-	dev=$(losetup -f --show "$T/ro.img")
-	remember losetup -d "$dev"
-	mount -o ro "$dev" /mnt/sf-ro
-	remember umount /mnt/sf-ro
+	image_fs ext4 16 "$T/ro.img" /mnt/sf-ro ro
 	ro_dev=$(devno /mnt/sf-ro)
-	truncate -s 8M "$T/minix.img"
-	mkfs.minix "$T/minix.img" >/dev/null
-	dev=$(losetup -f --show "$T/minix.img")
-	remember losetup -d "$dev"
-	mount -t minix "$dev" /mnt/sf-minix
-	remember umount /mnt/sf-minix
+	image_fs minix 8 "$T/minix.img" /mnt/sf-minix
 	minix_dev=$(devno /mnt/sf-minix)
-	truncate -s 8M "$T/minix2.img"
-	mkfs.minix "$T/minix2.img" >/dev/null
-	dev=$(losetup -f --show "$T/minix2.img")
-	remember losetup -d "$dev"
-	mount -t minix "$dev" /mnt/sf-minix2
-	remember umount /mnt/sf-minix2
+	image_fs minix 8 "$T/minix2.img" /mnt/sf-minix2
 	minix2_dev=$(devno /mnt/sf-minix2)
 
 	# What must be found: every rw mount of a block device but / and
@@ -881,16 +865,24 @@ TESTS+=("discovery: block rw filesystems once, not /, tmpfs, ro, unfreezable" t_
 
 # loop_fs IMAGE MNT: an ext4 image file, on a loop device, mounted at MNT
 # (undone by the cleanup); its device in LOOP_DEV.
-loop_fs() {
+loop_fs() { image_fs ext4 24 "$1" "$2"; }
+
+# image_fs FSTYPE SIZE_MB IMAGE MNT [MOUNT_OPTIONS]: a new FSTYPE
+# filesystem in the file IMAGE, on a loop device ($LOOP_DEV), mounted at
+# MNT; all of it undone at the end of the test.
+image_fs() {
 	modprobe loop 2>/dev/null || true
-	truncate -s 24M "$1"
-	remember rm -f "$1"
-	mkfs.ext4 -q -F "$1"
-	LOOP_DEV=$(losetup -f --show "$1")
+	truncate -s "${2}M" "$3"
+	remember rm -f "$3"
+	case $1 in
+	ext4) mkfs.ext4 -q -F "$3" ;;
+	*) "mkfs.$1" "$3" >/dev/null ;;
+	esac
+	LOOP_DEV=$(losetup -f --show "$3")
 	remember losetup -d "$LOOP_DEV"
-	mkdir -p "$2"
-	mount "$LOOP_DEV" "$2"
-	remember umount "$2"
+	mkdir -p "$4"
+	mount -t "$1" ${5:+-o "$5"} "$LOOP_DEV" "$4"
+	remember umount "$4"
 }
 
 # expect_plan PATH LEVEL: the helper planned PATH at freeze level LEVEL.

@@ -1970,28 +1970,35 @@ struct stack {
 	char img[PATH_MAX], mnt[64], dev[64], dir[PATH_MAX + 8];
 };
 
-static bool stack_setup(struct stack *s, const char *host_dir, const char *tag)
+/* A loop device for the file @img: its node in @dev. */
+static bool losetup_file(const char *img, char *dev, size_t size)
 {
 	char cmd[PATH_MAX + 32];
 	FILE *f;
 
+	run("modprobe loop 2>/dev/null");
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s'", img);
+	fflush(NULL);
+	f = popen(cmd, "r");
+	if (!f)
+		return false;
+	if (!fgets(dev, size, f))
+		dev[0] = '\0';
+	pclose(f);
+	dev[strcspn(dev, "\n")] = '\0';
+	return dev[0];
+}
+
+static bool stack_setup(struct stack *s, const char *host_dir, const char *tag)
+{
 	memset(s, 0, sizeof(*s));
 	snprintf(s->img, sizeof(s->img), "%s/%s.img", host_dir, tag);
 	snprintf(s->mnt, sizeof(s->mnt), "/mnt/sf-%s-%d", tag, getpid());
 	if (run("truncate -s 64M '%s' && mkfs.ext4 -q -F '%s'", s->img, s->img))
 		return false;
-	run("modprobe loop 2>/dev/null");
-	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s'", s->img);
-	fflush(NULL);
-	f = popen(cmd, "r");
-	if (!f)
-		return false;
-	if (!fgets(s->dev, sizeof(s->dev), f))
-		s->dev[0] = '\0';
-	pclose(f);
-	s->dev[strcspn(s->dev, "\n")] = '\0';
 	snprintf(s->dir, sizeof(s->dir), "%s/d", s->mnt);
-	return s->dev[0] && !mkdir(s->mnt, 0755) &&
+	return losetup_file(s->img, s->dev, sizeof(s->dev)) &&
+	       !mkdir(s->mnt, 0755) &&
 	       !run("mount -t ext4 '%s' '%s'", s->dev, s->mnt) &&
 	       !mkdir(s->dir, 0755);
 }
@@ -2375,26 +2382,14 @@ struct delayed_fs {
 
 static bool delayed_setup(struct delayed_fs *d, int i)
 {
-	char cmd[PATH_MAX];
-	FILE *f;
-
 	memset(d, 0, sizeof(*d));
 	snprintf(d->img, sizeof(d->img), "/tmp/sf-delay-%d-%d.img", getpid(), i);
 	snprintf(d->dm, sizeof(d->dm), "sf-delay-%d-%d", getpid(), i);
 	snprintf(d->mnt, sizeof(d->mnt), "/mnt/sf-delay-%d-%d", getpid(), i);
 	if (run("truncate -s 16M '%s' && mkfs.ext4 -q -F '%s'", d->img, d->img))
 		return false;
-	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s'", d->img);
-	fflush(NULL);
-	f = popen(cmd, "r");
-	if (!f)
-		return false;
-	if (!fgets(d->loop, sizeof(d->loop), f))
-		d->loop[0] = '\0';
-	pclose(f);
-	d->loop[strcspn(d->loop, "\n")] = '\0';
 	/* Reads at once, writes (and flushes) DELAY_MS late. */
-	return d->loop[0] &&
+	return losetup_file(d->img, d->loop, sizeof(d->loop)) &&
 	       !run("dmsetup create --noudevsync '%s' --table \"0 $(blockdev --getsz %s) delay %s 0 0 %s 0 %d\" && dmsetup mknodes '%s'",
 		    d->dm, d->loop, d->loop, d->loop, DELAY_MS, d->dm) &&
 	       !mkdir(d->mnt, 0755) &&
@@ -2427,7 +2422,6 @@ SF_TEST(sf, one_level_thaws_together, 120)
 
 	if (run("modprobe dm-delay 2>/dev/null && command -v dmsetup >/dev/null"))
 		SKIP(return, "no dm-delay module or no dmsetup here");
-	run("modprobe loop 2>/dev/null");
 	for (n = 0; n < DELAY_FS && delayed_setup(&d[n], n); n++)
 		paths[n] = d[n].mnt;
 	EXPECT_EQ(DELAY_FS, n);
