@@ -1055,7 +1055,7 @@ static int cmd_nl_time(int argc, char **argv)
 {
 	static struct nlt_result res;
 	uint32_t levels[MAX_VOLS] = { 0 };
-	int64_t *f, *u, *o;
+	int64_t *f, *u, *o, *sk;
 	unsigned int n;
 	int k, i, ret;
 
@@ -1068,6 +1068,7 @@ static int cmd_nl_time(int argc, char **argv)
 	f = calloc(k, sizeof(*f));
 	u = calloc(k, sizeof(*u));
 	o = calloc(k, sizeof(*o));
+	sk = calloc(k, sizeof(*sk));
 	for (i = 0; i < k; i++) {
 		int64_t t0 = now_ns(), t1;
 		struct nlt *nl = nlt_open();
@@ -1081,6 +1082,11 @@ static int cmd_nl_time(int argc, char **argv)
 		t1 = now_ns();
 		if (ret)
 			die("freeze: %s: %s", strerror(-ret), res.msg);
+		/* The module's own skew (first frozen to last), while frozen. */
+		ret = nlt_get(nl, &res);
+		if (ret)
+			die("get: %s: %s", strerror(-ret), res.msg);
+		sk[i] = res.st.has_skew_ns ? (int64_t)res.st.skew_ns : 0;
 		ret = nlt_thaw(nl, FIXED_ID, 0, &res);
 		if (ret)
 			die("thaw: %s: %s", strerror(-ret), res.msg);
@@ -1092,6 +1098,7 @@ static int cmd_nl_time(int argc, char **argv)
 	printf("%u target(s), idle:\n", n);
 	print_stats("FREEZE request, level 0", f, k);
 	print_stats("THAW request", u, k);
+	print_stats("skew, first frozen to last (module)", sk, k);
 	return 0;
 }
 
