@@ -95,7 +95,7 @@ for r in $(seq 1 "$BENCH_RUNS"); do
 		"$SFBENCH" >/dev/null 2>&1 || true
 		sleep 0.5
 		out=$("$SFBENCH" cycle -m "$m" -r "$r" -o "$j" -H "$BENCH_HOLD_MS" \
-			-s "$SF" "${vols[@]}") || true
+			${BENCH_BUDGET:+-B "$BENCH_BUDGET"} -s "$SF" "${vols[@]}") || true
 		echo "$out" >>"$RAW"
 		line=$(grep '^RUN,' <<<"$out" || true)
 		if [ -z "$line" ]; then

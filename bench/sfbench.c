@@ -305,6 +305,7 @@ struct cfg {
 	int64_t hold_ns, warmup_ns, cooldown_ns, interval_ns;
 	size_t rec;
 	unsigned int timeout_s;
+	const char *budget_s;		/* the helper's --budget; NULL: its default */
 	const char *snapfreeze;
 	const char *self;
 	const char *tmp;
@@ -442,6 +443,10 @@ static int pre_script(const struct cfg *c, const char *id, struct result *r)
 		argv[k++] = (char *)id;
 		argv[k++] = "--timeout";
 		argv[k++] = tmo;
+		if (c->budget_s) {
+			argv[k++] = "--budget";
+			argv[k++] = (char *)c->budget_s;
+		}
 		argv[k] = NULL;
 		return run_wait(argv, out) == 0 ? 0 : -1;
 	case 'd':
@@ -685,7 +690,7 @@ static void cleanup_files(const struct cfg *c)
 static void usage_cycle(void)
 {
 	fputs("usage: sfbench cycle -m a|b|c|d|e|n [-r RUN] [-o ORDER] [-H HOLD_MS] [-W WARMUP_MS]\n"
-	      "       [-C COOLDOWN_MS] [-i INTERVAL_US] [-b RECORD_BYTES] [-T TIMEOUT_S]\n"
+	      "       [-C COOLDOWN_MS] [-i INTERVAL_US] [-b RECORD_BYTES] [-T TIMEOUT_S] [-B BUDGET_S]\n"
 	      "       [-s SNAPFREEZE] [-t TMPDIR] MOUNT:DIRTY_MIB:BW_MIBS...\n", stderr);
 	exit(2);
 }
@@ -710,7 +715,7 @@ static int cmd_cycle(int argc, char **argv)
 	unsigned int i;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:r:o:H:W:C:i:b:T:s:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:o:H:W:C:i:b:T:B:s:t:")) != -1) {
 		switch (opt) {
 		case 'm': c.method = optarg[0]; break;
 		case 'r': c.run = atoi(optarg); break;
@@ -721,6 +726,7 @@ static int cmd_cycle(int argc, char **argv)
 		case 'i': c.interval_ns = atoll(optarg) * 1000LL; break;
 		case 'b': c.rec = strtoul(optarg, NULL, 0); break;
 		case 'T': c.timeout_s = strtoul(optarg, NULL, 0); break;
+		case 'B': c.budget_s = optarg; break;
 		case 's': c.snapfreeze = optarg; break;
 		case 't': c.tmp = optarg; break;
 		default: usage_cycle();
