@@ -273,7 +273,7 @@ BENCH_RUN := $(TOP)/bench/run --runs "$(BENCH_RUNS)" --methods "$(BENCH_METHODS)
 bench:
 	$(BENCH_RUN) --n "$(BENCH_N)" $(BENCH_ARGS)
 bench-long:
-	$(BENCH_RUN) --n "32" --out $(BUILD)/bench/results-long $(BENCH_ARGS)
+	$(BENCH_RUN) --n "32" --budget 60 --out $(BUILD)/bench/results-long $(BENCH_ARGS)
 bench-smoke:
 	$(TOP)/bench/run --smoke $(BENCH_ARGS)
 bench-plot:
