@@ -152,9 +152,9 @@ int sf_target_freeze(struct sf_target *t)
  * killed FREEZE rolls back in its own task.  So the thaw runs in a kernel
  * worker, which signals never reach, and the caller waits for it without
  * being interruptible: a thaw is short, and it must finish.  Targets that
- * thaw together each have a worker (ext4 and xfs write their superblock
- * when thawed: on N volumes that is N writes at once, not one after
- * another).
+ * thaw together each have a worker: ext4 writes its superblock when
+ * thawed and btrfs reads its own back, each waiting for the disk, so on
+ * N volumes that is N I/Os at once, not one after another.
  */
 static void thaw_workfn(struct work_struct *work)
 {
