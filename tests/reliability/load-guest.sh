@@ -184,17 +184,23 @@ for ((r = 1; r <= RACE_ROUNDS; r++)); do
 	launch freeze "${specs[@]}"
 	# The moment one of them has frozen the set, 8 more post-scripts at
 	# once, one of them with its execution id: exactly that one ends it.
-	end=$((SECONDS + 60))
-	while [ "$(state)" != frozen ] && [ "$SECONDS" -le "$end" ]; do
+	# A late post-script of the first burst may thaw the set between
+	# reading its state and reading its execution id (empty once
+	# thawed): only a non-empty id read while frozen starts the burst.
+	end=$((SECONDS + 60)) won=
+	while [ "$SECONDS" -le "$end" ]; do
+		if [ "$(state)" = frozen ]; then
+			won=$(cat "$SYS/execution_id")
+			[ -n "$won" ] && break
+		fi
 		running=0
 		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && running=1; done
 		[ "$running" = 1 ] || break
 		msleep 50
 	done
 	thaw_burst=0
-	if [ "$(state)" = frozen ]; then
+	if [ -n "$won" ]; then
 		thaw_burst=1
-		won=$(cat "$SYS/execution_id")
 		specs=("post $won 0")
 		for ((k = 1; k < 8; k++)); do specs+=("post ${ids[$((RANDOM % 8))]} 0"); done
 		launch thaw "${specs[@]}"
