@@ -90,3 +90,47 @@ dev_by_serial() { # NAME
 	done
 	return 1
 }
+
+# --- the rounds of a proof (pg-guest.sh, mariadb-guest.sh) ----------------
+# Each defines round MODE K (MODE freeze or control): it takes one pair of
+# copies and sets VERDICT (good or bad) and DETAIL (lines for the log).
+
+# Phase timings of a round, for DETAIL: "phase N s, ...".
+lap() { # PHASE
+	TIMES+="$1 $((SECONDS - LAP)) s, "
+	LAP=$SECONDS
+}
+
+# Test that each pair of copies taken around a freeze is good.  APP names
+# the application in the results; HOW says how a round takes its copies;
+# PROVES what a good copy proves.
+freeze_rounds() { # APP HOW PROVES
+	local k
+	for ((k = 1; k <= ROUNDS; k++)); do
+		round freeze "$k"
+		if [ "$VERDICT" = good ]; then
+			pass "$1: round $k with freeze ($2): $3"
+		else
+			fail "$1: round $k with freeze: $3"
+		fi
+		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
+	done
+}
+
+# Test that the same copies without a freeze can be bad: else the rounds
+# with a freeze prove nothing.
+control_rounds() { # APP
+	local k bad=0
+	for ((k = 1; k <= ROUNDS; k++)); do
+		round control "$k"
+		[ "$VERDICT" = good ] || bad=$((bad + 1))
+		diag "control round $k: $VERDICT"
+		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
+	done
+	diag "RESULT $1 control: $bad of $ROUNDS copies without freeze were bad"
+	if [ "$bad" -gt 0 ]; then
+		pass "$1: control without freeze: $bad of $ROUNDS copies were bad, so the test can fail"
+	else
+		fail "$1: control without freeze: no copy was bad, so the rounds with freeze prove nothing"
+	fi
+}

@@ -349,12 +349,6 @@ verify_copies() { # TAG
 	' verify "$data" "$log" "${SERVER[@]}" 2>&1
 }
 
-# Phase timings of a round, for DETAIL: "phase N s, ...".
-lap() { # PHASE
-	TIMES+="$1 $((SECONDS - LAP)) s, "
-	LAP=$SECONDS
-}
-
 # One round: MODE freeze or control, K its number.  VERDICT, DETAIL.
 round() { # MODE K
 	local mode=$1 k=$2 tag id lines post=none
@@ -412,37 +406,6 @@ round() { # MODE K
 	fi
 }
 
-# Test that each pair of copies taken around a freeze is good.
-t_freeze_rounds() {
-	local k
-	for ((k = 1; k <= ROUNDS; k++)); do
-		round freeze "$k"
-		if [ "$VERDICT" = good ]; then
-			pass "mariadb: round $k with freeze (hook lock, log disk copied, data disk ${SPACING} s later): the copy starts cleanly, CHECK TABLE passes, the transfers' invariant holds"
-		else
-			fail "mariadb: round $k with freeze: the copy starts cleanly, CHECK TABLE passes, the transfers' invariant holds"
-		fi
-		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
-	done
-}
-
-# Test that the same copies without a freeze can be bad.
-t_control_rounds() {
-	local k bad=0
-	for ((k = 1; k <= ROUNDS; k++)); do
-		round control "$k"
-		[ "$VERDICT" = good ] || bad=$((bad + 1))
-		diag "control round $k: $VERDICT"
-		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
-	done
-	diag "RESULT mariadb control: $bad of $ROUNDS copies without freeze were bad"
-	if [ "$bad" -gt 0 ]; then
-		pass "mariadb: control without freeze: $bad of $ROUNDS copies were bad, so the test can fail"
-	else
-		fail "mariadb: control without freeze: no copy was bad, so the rounds with freeze prove nothing"
-	fi
-}
-
 # Test that a stopped server is skipped: one INFO line, pre-script 0.
 t_stopped() {
 	local name="mariadb: installed but stopped: one INFO line from the hook, pre-script succeeds"
@@ -469,8 +432,9 @@ if t_setup; then
 	t_lock_until_auto_thaw
 	t_kill_holder
 	t_not_ready
-	t_freeze_rounds
-	t_control_rounds
+	freeze_rounds mariadb "hook lock, log disk copied, data disk ${SPACING} s later" \
+		"the copy starts cleanly, CHECK TABLE passes, the transfers' invariant holds"
+	control_rounds mariadb
 	t_stopped
 fi
 exit 0

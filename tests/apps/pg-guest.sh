@@ -192,12 +192,6 @@ verify_copies() { # TAG T0
 	' verify "$data" "$wal" "$2" "$VER" 2>&1
 }
 
-# Phase timings of a round, for DETAIL: "phase N s, ...".
-lap() { # PHASE
-	TIMES+="$1 $((SECONDS - LAP)) s, "
-	LAP=$SECONDS
-}
-
 # pgbench's transactions so far: its history's rows.
 history() { psql_q -c "SELECT count(*) FROM pgbench_history"; }
 
@@ -270,38 +264,6 @@ round() { # MODE K
 			VERDICT=bad
 			DETAIL+=("the hook's CHECKPOINT is not visible (server counters, log, or the copy's pg_control), or post-script failed")
 		fi
-	fi
-}
-
-# Test that each pair of copies taken around a freeze is good.
-t_freeze_rounds() {
-	local k
-	for ((k = 1; k <= ROUNDS; k++)); do
-		round freeze "$k"
-		if [ "$VERDICT" = good ]; then
-			pass "pg: round $k with freeze (hook CHECKPOINT, WAL disk copied, data disk ${SPACING} s later): the copy starts, pg_amcheck passes, pgbench's invariant holds"
-		else
-			fail "pg: round $k with freeze: the copy starts, pg_amcheck passes, pgbench's invariant holds"
-		fi
-		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
-	done
-}
-
-# Test that the same copies without a freeze can be bad (else the proof
-# above proves nothing).
-t_control_rounds() {
-	local k bad=0
-	for ((k = 1; k <= ROUNDS; k++)); do
-		round control "$k"
-		[ "$VERDICT" = good ] || bad=$((bad + 1))
-		diag "control round $k: $VERDICT"
-		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
-	done
-	diag "RESULT pg control: $bad of $ROUNDS copies without freeze were bad"
-	if [ "$bad" -gt 0 ]; then
-		pass "pg: control without freeze: $bad of $ROUNDS copies were bad, so the test can fail"
-	else
-		fail "pg: control without freeze: no copy was bad, so the rounds with freeze prove nothing"
 	fi
 }
 
@@ -485,8 +447,9 @@ t_not_ready() {
 
 echo "# pg-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
 if t_setup; then
-	t_freeze_rounds
-	t_control_rounds
+	freeze_rounds pg "hook CHECKPOINT, WAL disk copied, data disk ${SPACING} s later" \
+		"the copy starts, pg_amcheck passes, pgbench's invariant holds"
+	control_rounds pg
 	(
 		standins
 		t_iris_refuses
