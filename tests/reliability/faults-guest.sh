@@ -105,10 +105,7 @@ writers_fresh() {
 ktap_start 17
 since=$(dmesg_lines)
 ok=1
-for n in e4 xfs bt; do
-	mkdir -p "/mnt/$n"
-	mount "$(dev_of "$n")" "/mnt/$n" || ok=0
-done
+mount_disks e4 xfs bt || ok=0
 module_load || ok=0
 check "setup: ext4, xfs and btrfs mounted, module loaded" [ "$ok" = 1 ]
 writers_fresh

@@ -45,10 +45,7 @@ sb_alive() {
 ktap_start 13
 since=$(dmesg_lines)
 ok=1
-for n in "${FS[@]}"; do
-	mkdir -p "/mnt/$n"
-	mount "$(dev_of "$n")" "/mnt/$n" || ok=0
-done
+mount_disks "${FS[@]}" || ok=0
 echo x >/mnt/e4/regular
 BT_FSID=$(btrfs filesystem show /mnt/bt 2>/dev/null | sed -nE 's/.*uuid: ([0-9a-f-]+).*/\1/p')
 module_load || ok=0

@@ -75,6 +75,17 @@ dev_of() {
 	return 1
 }
 
+# mount_disks NAME...: mount each of vm-run's disks NAME on /mnt/NAME;
+# fails if any does not mount (the others stay mounted).
+mount_disks() {
+	local n ok=0
+	for n in "$@"; do
+		mkdir -p "/mnt/$n"
+		mount "$(dev_of "$n")" "/mnt/$n" || ok=1
+	done
+	return "$ok"
+}
+
 # msleep MS: sleep without starting a process (a read with a timeout on a
 # FIFO nobody writes); under TCG a fork+exec of sleep costs more than the
 # short delays the polling loops want.

@@ -66,10 +66,7 @@ settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
 ktap_start 11
 since=$(dmesg_lines)
 ok=1
-for n in "${FS[@]}"; do
-	mkdir -p "/mnt/$n"
-	mount "$(dev_of "$n")" "/mnt/$n" || ok=0
-done
+mount_disks "${FS[@]}" || ok=0
 module_load || ok=0
 check "setup: 8 filesystems (4 ext4, 2 xfs, 2 btrfs) mounted, module loaded" [ "$ok" = 1 ]
 

@@ -45,10 +45,7 @@ wait_gone() {	# wait_gone DEV SECONDS: the block device left /sys/block
 ktap_start 16
 since=$(dmesg_lines)
 ok=1
-for n in a u1 u2; do
-	mkdir -p "/mnt/$n"
-	mount "$(dev_of "$n")" "/mnt/$n" || ok=0
-done
+mount_disks a u1 u2 || ok=0
 module_load || ok=0
 check "setup: three ext4 disks mounted, module loaded" [ "$ok" = 1 ]
 writer_start a append /mnt/a/w 200
