@@ -78,12 +78,12 @@ dev_of() {
 # mount_disks NAME...: mount each of vm-run's disks NAME on /mnt/NAME;
 # fails if any does not mount (the others stay mounted).
 mount_disks() {
-	local n ok=0
+	local n rc=0
 	for n in "$@"; do
 		mkdir -p "/mnt/$n"
-		mount "$(dev_of "$n")" "/mnt/$n" || ok=1
+		mount "$(dev_of "$n")" "/mnt/$n" || rc=1
 	done
-	return "$ok"
+	return "$rc"
 }
 
 # msleep MS: sleep without starting a process (a read with a timeout on a

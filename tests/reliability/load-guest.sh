@@ -195,15 +195,13 @@ for ((r = 1; r <= RACE_ROUNDS; r++)); do
 		[ "$running" = 1 ] || break
 		msleep 50
 	done
-	thaw_burst=0
 	if [ -n "$won" ]; then
-		thaw_burst=1
 		specs=("post $won 0")
 		for ((k = 1; k < 8; k++)); do specs+=("post ${ids[$((RANDOM % 8))]} 0"); done
 		launch thaw "${specs[@]}"
 	fi
 	reap "$r"
-	if [ "$thaw_burst" = 1 ]; then
+	if [ -n "$won" ]; then
 		thaw_bursts=$((thaw_bursts + 1))
 		# (A late pre-script of the first burst may freeze again after
 		# the thaw, so a burst may end more than one set: the events
