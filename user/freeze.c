@@ -110,7 +110,7 @@ static int hook_exit_code(int ret)
 }
 
 /*
- * Undo the freeze hooks [0, @n): "thaw" in reverse, all of them within
+ * Undo the freeze hooks [0, @n): "thaw" in reverse, each within
  * rollback_timeout, whatever is left of the budget; a second signal does
  * not stop them.
  */
@@ -122,8 +122,7 @@ static void rollback_hooks(struct session *s, unsigned int n)
 		return;
 	h->stop_on_signal = false;
 	h->thaw_result = "rollback";
-	hooks_run_reverse(h, n, "thaw",
-			  now_ms() + (int64_t)s->o->rollback_s * 1000);
+	hooks_run_reverse(h, n, "thaw", 0, (int64_t)s->o->rollback_s * 1000);
 }
 
 /* Why freeze hook @i did not succeed, as an ERROR line; the exit code. */
@@ -157,7 +156,7 @@ static int run_freeze_hooks(struct session *s, const struct plan *plan,
 	const struct options *o = s->o;
 	struct hooks *h = &s->hooks;
 	int64_t t = now_ms();
-	unsigned int i;
+	unsigned int i, n;
 	int ret;
 
 	h->timeout_s = o->hook_timeout_s;
@@ -180,12 +179,17 @@ static int run_freeze_hooks(struct session *s, const struct plan *plan,
 				       s->budget_end);
 		if (!ret)
 			continue;
+		/* A hook stopped half-way gets its thaw too; one that failed
+		 * undid its own work. */
+		n = ret == SF_HOOK_TIMED_OUT || ret == SF_HOOK_INTERRUPTED ?
+		    i + 1 : i;
 		ret = freeze_hook_failed(s, i, ret);
 		if (dry)
 			return ret;
-		if (i)
-			log_error("undoing the hooks before it");
-		rollback_hooks(s, i);
+		if (n)
+			log_error("undoing the hooks: thaw in reverse order%s",
+				  n > i ? ", the stopped one included" : "");
+		rollback_hooks(s, n);
 		return ret;
 	}
 	if (h->n)

@@ -192,13 +192,16 @@ int hooks_set_targets(struct hooks *h, const char *const *paths,
 }
 
 int hooks_run_reverse(const struct hooks *h, unsigned int n, const char *arg,
-		      int64_t until)
+		      int64_t until, int64_t min_ms)
 {
+	int64_t at_least;
 	int bad = 0;
 
-	while (n-- > 0)
-		if (hook_run(h, n, arg, until) != 0)
+	while (n-- > 0) {
+		at_least = now_ms() + min_ms;
+		if (hook_run(h, n, arg, until > at_least ? until : at_least))
 			bad = -1;
+	}
 	return bad;
 }
 

@@ -58,9 +58,10 @@ int hook_run(const struct hooks *h, unsigned int i, const char *arg,
 
 /*
  * Run hooks [0, @n) in reverse with @arg, each until @until at the
- * latest: 0 if all of them exited 0.
+ * latest, but never given less than @min_ms (a thaw must get its
+ * chance): 0 if all of them exited 0.
  */
 int hooks_run_reverse(const struct hooks *h, unsigned int n, const char *arg,
-		      int64_t until);
+		      int64_t until, int64_t min_ms);
 
 #endif /* SF_HOOKS_H */

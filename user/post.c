@@ -83,6 +83,7 @@ static int run_thaw_hooks(struct session *s, int rc)
 	int64_t until;
 	unsigned int i;
 
+
 	for (i = 0; i < s->st.nr_targets; i++)
 		paths[i] = s->st.targets[i].path;
 	h->timeout_s = s->o->hook_timeout_s;
@@ -96,10 +97,9 @@ static int run_thaw_hooks(struct session *s, int rc)
 	}
 	if (!h->n)
 		return rc;
-	until = now_ms() + (int64_t)s->o->rollback_s * 1000;
-	if (until < s->budget_end)
-		until = s->budget_end;
-	if (hooks_run_reverse(h, h->n, "thaw", until)) {
+	until = s->budget_end;
+	if (hooks_run_reverse(h, h->n, "thaw", until,
+			      (int64_t)s->o->rollback_s * 1000)) {
 		log_error("a thaw hook failed");
 		if (rc == SF_EXIT_OK)
 			rc = SF_EXIT_POST_FAILED;
