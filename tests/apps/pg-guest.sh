@@ -31,9 +31,9 @@ set -u
 ROUNDS=${SF_APPS_ROUNDS:-5}
 SPACING=${SF_APPS_SPACING:-4}
 if [ "${1:-}" = --plan ]; then
-	# setup, ROUNDS with freezing, control, 3 stand-in, all idle, not
-	# installed, not ready
-	echo $((ROUNDS + 8))
+	# setup, volumes, ROUNDS with freezing, control, 3 stand-in, all
+	# idle, not installed, not ready
+	echo $((ROUNDS + 9))
 	exit 0
 fi
 
@@ -118,6 +118,32 @@ t_setup() {
 		fail "$name"
 		diag "dry-run exit $RC"
 		diag "$OUT"
+	fi
+}
+
+# Test that a freeze set without the cluster's WAL disk is refused by
+# dry-run and pre-script, naming pg_wal and its filesystem (issue 18,
+# defect 8): the data directory and pg_wal must be frozen together.
+t_volumes() {
+	local name="pg: the set lacks pg_wal's disk: dry-run and pre-script fail (201) naming pg_wal on /mnt/pgwal; nothing frozen"
+	local ok=1 out
+	SNAPFREEZE_PG_TIMEOUT=140 sf dry-run --target /mnt/pgdata --hooks-dir "$HD" --config "$ROUND_CONF"
+	out=$OUT
+	[ "$RC" = 201 ] && grep -q "error: cluster $VER/main: pg_wal (.*) is on /mnt/pgwal, which is not in the freeze set" <<<"$OUT" || ok=0
+	SNAPFREEZE_PG_TIMEOUT=140 sf pre-script --target /mnt/pgdata --hooks-dir "$HD" --config "$ROUND_CONF"
+	[ "$RC" = 201 ] && grep -q "pg_wal (.*) is on /mnt/pgwal" <<<"$OUT" || ok=0
+	[ "$(sf_state)" != frozen ] || ok=0
+	# Both disks: the check passes.
+	SNAPFREEZE_PG_TIMEOUT=140 sf dry-run --target /mnt/pgdata --target /mnt/pgwal --hooks-dir "$HD" --config "$ROUND_CONF"
+	[ "$RC" = 0 ] || ok=0
+	if [ "$ok" = 1 ]; then
+		pass "$name"
+		diag "$(grep 'not in the freeze set' <<<"$out" | head -n 1)"
+	else
+		fail "$name"
+		diag "dry-run: $out"
+		diag "last call exit $RC: $OUT"
+		sf post-script --hooks-dir "$HD" --config /dev/null
 	fi
 }
 
@@ -447,6 +473,7 @@ t_not_ready() {
 
 echo "# pg-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
 if t_setup; then
+	t_volumes
 	freeze_rounds pg "hook CHECKPOINT, WAL disk copied, data disk ${SPACING} s later" \
 		"the copy starts, pg_amcheck passes, pgbench's invariant holds"
 	control_rounds pg
