@@ -1415,9 +1415,11 @@ took_lt() { awk -v a="$1" -v b="$(now_s)" -v m="$2" 'BEGIN { exit !(b - a < m) }
 t_overlap_post() {
 	local pid
 	mkhook 10-app 0 0 3
+	# A short auto-thaw: should the test fail, no set outlives it long.
 	sf_bg pre pre-script --hooks-dir "$T/hooks" --config "$CONF" \
-		--execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
+		--execution-id "$ID1" --timeout 15 --target "$E4"
 	pid=$BG
+	remember kill -KILL "$pid"
 	wait_log "10-app freeze" 30
 	post --execution-id "$ID1"
 	cp "$T/out" "$T/post.out"
@@ -1443,8 +1445,9 @@ t_overlap_budget() {
 	local pid
 	mkhook 10-app 0 0 6
 	sf_bg pre pre-script --hooks-dir "$T/hooks" --config "$CONF" --budget 60 \
-		--execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
+		--execution-id "$ID1" --timeout 15 --target "$E4"
 	pid=$BG
+	remember kill -KILL "$pid"
 	wait_log "10-app freeze" 30
 	post --execution-id "$ID1" --budget 1
 	expect_rc 202
@@ -1547,8 +1550,9 @@ t_signal_rollback() {
 	mkhook 10-a
 	mkhook 20-slow 0 0 30
 	sf_bg pre pre-script --hooks-dir "$T/hooks" --config "$CONF" --budget 120 \
-		--execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
+		--execution-id "$ID1" --timeout 15 --target "$E4"
 	pid=$BG
+	remember kill -KILL "$pid"
 	wait_log "20-slow freeze" 30
 	kill -TERM "$pid"
 	bg_rc "$pid"

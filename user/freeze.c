@@ -157,6 +157,7 @@ static int run_freeze_hooks(struct session *s, const struct plan *plan,
 	struct hooks *h = &s->hooks;
 	int64_t t = now_ms();
 	unsigned int i, n;
+	bool ran;
 	int ret;
 
 	h->timeout_s = o->hook_timeout_s;
@@ -170,19 +171,24 @@ static int run_freeze_hooks(struct session *s, const struct plan *plan,
 	    hooks_set_targets(h, plan->paths, plan->n))
 		return SF_EXIT_PRE_FAILED;
 	for (i = 0; i < h->n; i++) {
-		if (signal_pending())
+		ran = false;
+		if (signal_pending()) {
 			ret = SF_HOOK_INTERRUPTED;
-		else if (!budget_left(s))
+		} else if (!budget_left(s)) {
 			ret = SF_HOOK_TIMED_OUT;
-		else
+		} else {
 			ret = hook_run(h, i, dry ? "dry-run" : "freeze",
 				       s->budget_end);
+			ran = true;
+		}
 		if (!ret)
 			continue;
-		/* A hook stopped half-way gets its thaw too; one that failed
-		 * undid its own work. */
-		n = ret == SF_HOOK_TIMED_OUT || ret == SF_HOOK_INTERRUPTED ?
-		    i + 1 : i;
+		/*
+		 * A hook stopped half-way gets its thaw too; one that failed
+		 * undid its own work.
+		 */
+		n = ran && (ret == SF_HOOK_TIMED_OUT ||
+			    ret == SF_HOOK_INTERRUPTED) ? i + 1 : i;
 		ret = freeze_hook_failed(s, i, ret);
 		if (dry)
 			return ret;
