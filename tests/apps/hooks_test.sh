@@ -275,12 +275,23 @@ t_settings_strict() {
 	fresh
 	printf '%s\n' '  SNAPFREEZE_IRIS_INSTANCES = "FROMFILE"  ' \
 		"SNAPFREEZE_IRIS_X\$(touch $T/pwned)=1" "SNAPFREEZE_IRIS_TIMEOUT = 7" \
-		"no equals sign" >"$T/iris.conf"
+		"SNAPFREEZE_IRIS_BOGUS = 1" "no equals sign" >"$T/iris.conf"
 	RC=0
 	OUT=$(SNAPFREEZE_HOOK_CONF=$T/iris.conf SNAPFREEZE_COMMAND=dry-run \
 		IRIS_STANDIN_INSTANCES=FROMFILE:running "$HOOKS/iris" dry-run 2>&1) || RC=$?
 	check "settings file: KEY = value with blanks and quotes is read; nothing in a line is evaluated" \
-		eval '[ "$RC" = 0 ] && has "instance FROMFILE: running" && [ ! -e "$T/pwned" ] && has "not a setting of this hook" && has "not KEY = value"'
+		eval '[ "$RC" = 0 ] && has "instance FROMFILE: running" && [ ! -e "$T/pwned" ] && has "ignored: SNAPFREEZE_IRIS_X.* is not a key of the form" && has "SNAPFREEZE_IRIS_BOGUS is not a setting of this hook" && has "not KEY = value"'
+}
+
+# Test that the settings parser is one block, the same in every hook.
+t_settings_one_parser() {
+	local h sums
+	sums=$(for h in postgresql mysql iris hana; do
+		sed -n '/^# --- settings: this block/,/^# --- end of settings/p' "$HOOKS/$h" | md5sum
+	done | sort -u)
+	RC=0 OUT=$sums
+	check "settings: the parser block is present and the same in all four hooks" \
+		eval '[ "$(grep -c . <<<"$sums")" = 1 ] && [ "$(sed -n "/^# --- settings: this block/,/^# --- end of settings/p" "$HOOKS/iris" | wc -l)" -gt 20 ]'
 }
 
 # Test that a settings file others may write is refused: the hook fails.
@@ -355,6 +366,7 @@ t_hana_abandon
 t_hana_failures
 t_hana_stale
 t_settings_strict
+t_settings_one_parser
 t_settings_owner
 t_iris_deadline
 t_iris_watchdog
