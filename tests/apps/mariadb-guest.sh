@@ -406,7 +406,7 @@ t_overlap() {
 		--hooks-dir "$T/hk-slow" --config "$ROUND_CONF" >"$T/overlap-pre.out" 2>&1 &
 	pid=$!
 	wait_for 60 grep -q "hook 10-mysql freeze: exit 0" "$T/overlap-pre.out" || ok=0
-	sf post-script --execution-id "$ID" --hooks-dir "$T/hk-slow" --config /dev/null --budget 60
+	sf post-script --execution-id "$ID" --hooks-dir "$T/hk-slow" --config "$ROUND_CONF"
 	wait "$pid" || ok=0
 	[ "$RC" = 0 ] || ok=0
 	[ "$(sf_state)" != frozen ] || ok=0
