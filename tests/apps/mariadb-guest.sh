@@ -53,7 +53,7 @@ export PATH=$REPO/user:$PATH
 # more than its default time (an operator's knobs: hook_timeout and the
 # budget that bounds the whole pre-script).
 ROUND_CONF=$T/snapfreeze.conf
-printf 'hook_timeout = 150\nbudget = 170\n' >"$ROUND_CONF"
+printf 'hook_timeout = 150\nbudget = 170\nrollback_timeout = 30\n' >"$ROUND_CONF"
 
 SERVER=(--no-defaults --user=mysql --skip-networking --server-id=1
 	--datadir=/mnt/mydata/data --innodb-log-group-home-dir=/mnt/mylog/redo

@@ -49,7 +49,7 @@ export PATH=$REPO/user:$PATH
 # default time, through an operator's knobs (hook_timeout, the pre-script's
 # budget, and the hook's own bound).
 ROUND_CONF=$T/snapfreeze.conf
-printf 'hook_timeout = 150\nbudget = 170\n' >"$ROUND_CONF"
+printf 'hook_timeout = 150\nbudget = 170\nrollback_timeout = 30\n' >"$ROUND_CONF"
 
 cleanup() {
 	[ -w "$SYS/control" ] && echo thaw >"$SYS/control"
