@@ -62,17 +62,9 @@ KDIR ?= $(VM_KDIR)
 endif
 
 # Kernel series for check/test/w1-series/check-long (tests/kernels/README.md);
-# empty: the installed kernel.  The suite's runners take the series from
-# SF_SERIES and build its module themselves (tests/kernels/build-module);
-# for the installed kernel the module is a prerequisite, built for the VM.
+# empty: the installed kernel.  tests/run builds the module for it.
 KVER ?=
-ifeq ($(KVER),)
-SUITE_ENV := SF_KREL=$(VM_KREL)
-SUITE_DEPS := module user tests
-else
-SUITE_ENV := SF_SERIES=$(KVER)
-SUITE_DEPS := user tests
-endif
+RUN := $(TOP)/tests/run $(if $(KVER),--kernel $(KVER))
 
 # Debian's linux-source tarball (checkpatch here, the kselftest harness in
 # tests/Makefile, the debug kernel): tests/lib/linux-source picks it (the
@@ -172,10 +164,11 @@ check-programs:
 check: lint
 	@$(MAKE) --no-print-directory test
 
-test demo check-apps check-long: KDIR := $(VM_KDIR)
-test: $(SUITE_DEPS)
-	$(SUITE_ENV) $(TOP)/tests/run
+# The suite's parts and sets are listed in tests/parts.
+test: user tests
+	$(RUN)
 
+demo: KDIR := $(VM_KDIR)
 demo: module user tests
 	SF_KREL=$(VM_KREL) $(TOP)/tests/demo
 
@@ -186,24 +179,23 @@ matrix: user tests
 # docs/reliability.md): 1,000 freeze/thaw cycles, 600 SIGKILLed helpers,
 # 400,000 fuzzed netlink messages, 24 consistency rounds.  make check runs
 # the same suite with short counts.
-check-long: $(SUITE_DEPS)
-	$(if $(KVER),$(KERNELS)/build-module $(KVER))
-	$(SUITE_ENV) $(TOP)/tests/reliability/run --long
+check-long: user tests
+	$(RUN) --long --only reliability
 
 # Debian's cloud kernels (no 9p): module load, freeze/thaw, a frozen root
 # (tests/frozen-root, a guest booted from a root disk), 6.1 and 6.12.
-check-cloud: user
-	SF_SERIES=cloud-6.1 $(TOP)/tests/frozen-root
-	SF_SERIES=cloud-6.12 $(TOP)/tests/frozen-root
+check-cloud: user tests
+	$(TOP)/tests/run --set cloud --kernel cloud-6.1
+	$(TOP)/tests/run --set cloud --kernel cloud-6.12
 
-# The hooks on real servers in VMs: too long for make check; .ci/run runs
-# it when the budget allows.
-check-apps: module user tests
-	SF_KREL=$(VM_KREL) $(TOP)/tests/apps/run
+# The hooks on real servers in VMs (the two VMs side by side): too long for
+# make check; .ci/run runs it when the budget allows.
+check-apps: user tests
+	$(RUN) --set apps --jobs 2
 
 # Packages, DKMS, the spec read by YNL (tests/packaging/README.md).
-check-packaging:
-	$(TOP)/tests/packaging/run
+check-packaging: user tests
+	$(RUN) --set packaging
 
 # The debug kernel: built once per linux-source version and config fragment,
 # cached in $$SF_DEBUG_KERNEL_CACHE, $$SF_KERNEL_CACHE/debug-kernel or
@@ -213,7 +205,7 @@ debug-kernel:
 	$(KERNELS)/debug-kernel
 
 check-debug: user tests debug-kernel
-	SF_SERIES=debug $(TOP)/tests/run
+	$(TOP)/tests/run --kernel debug
 
 # The helper's option fuzzer (tests/fuzz/, clang-14): a bounded run that
 # the test suite takes, and a long one.  KTAP on stdout.

@@ -1,9 +1,8 @@
 #!/bin/bash
 # Guest side of tests/frozen-root: runs as PID 1's command in a guest
 # booted from an ext4 root disk (vm-run --root-disk), which has the module
-# at /sf/snapfreeze.ko and the helper at /usr/sbin/snapfreeze. Prints one
-# "SF-RESULT ok|not ok|skip NAME[ # why]" line per test (the host turns them
-# into KTAP) and "# ..." diagnostics.
+# at /sf/snapfreeze.ko and the helper at /usr/sbin/snapfreeze.  KTAP through
+# /sf/ktap.sh (the repository's tests/lib/ktap.sh, copied in).
 #
 #   /dev/vda  ext4 root  <- frozen by pre-script --include-root; a writer
 #                           loop and this script block on it; the kernel's
@@ -14,26 +13,19 @@
 # disk; the host reads it from the image after power-off.
 set -u
 T=${SF_FR_TIMEOUT:-8}
-ok() { echo "SF-RESULT ok $*"; }
-not_ok() { echo "SF-RESULT not ok $*"; }
-skip() { echo "SF-RESULT skip $1 # $2"; }
-check() { # check NAME CMD...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+# shellcheck source=tests/lib/ktap.sh
+. /sf/ktap.sh
 ms() { echo $(($(date +%s%N) / 1000000)); }
 state() { cat /sys/kernel/snapfreeze/state; }
 uuid() { cat /proc/sys/kernel/random/uuid; }
 
-echo "# kernel $(uname -r), root $(findmnt -no SOURCE,FSTYPE /)"
+ktap_print_header
+ktap_set_plan 8
+ktap_print_msg "kernel $(uname -r), root $(findmnt -no SOURCE,FSTYPE /)"
 
 # Test that the module loads on this kernel.
-if ! insmod /sf/snapfreeze.ko; then
-	not_ok "insmod snapfreeze.ko"
-	exit 1
-fi
-ok "insmod snapfreeze.ko (freeze_hold: $(cat /sys/kernel/snapfreeze/freeze_hold))"
+insmod /sf/snapfreeze.ko || ktap_exit_fail_msg "insmod snapfreeze.ko failed"
+ktap_test_pass "insmod snapfreeze.ko (freeze_hold: $(cat /sys/kernel/snapfreeze/freeze_hold))"
 
 # Test a freeze/thaw cycle of a data disk with the helper.
 data=
@@ -47,12 +39,12 @@ if [ -n "$data" ] && mkdir -p /mnt/data && mount "$data" /mnt/data; then
 	st=$(state)
 	snapfreeze post-script --execution-id "$id"
 	rc2=$?
-	echo "# data disk: pre-script exit $rc (state $st), post-script exit $rc2 (state $(state))"
-	check "pre-script and post-script freeze and thaw an ext4 data disk" \
+	ktap_print_msg "data disk: pre-script exit $rc (state $st), post-script exit $rc2 (state $(state))"
+	ktap_test_result "pre-script and post-script freeze and thaw an ext4 data disk" \
 		test "$rc/$st/$rc2/$(state)" = "0/frozen/0/idle"
 	echo written >/mnt/data/after-thaw && umount /mnt/data
 else
-	not_ok "pre-script and post-script freeze and thaw an ext4 data disk"
+	ktap_test_fail "pre-script and post-script freeze and thaw an ext4 data disk"
 fi
 
 # Test that pre-script --include-root freezes / (discovered: the only
@@ -71,11 +63,11 @@ rc=$?
 tf=$(ms)
 st=$(state)
 targets=$(cat /sys/kernel/snapfreeze/targets)
-echo "# pre-script exit $rc after $((tf - t0)) ms, state $st, targets: $targets"
+ktap_print_msg "pre-script exit $rc after $((tf - t0)) ms, state $st, targets: $targets"
 if [ "$rc" = 0 ] && [ "$st" = frozen ] && grep -qE "^/( |$)" <<<"$targets"; then
-	ok "pre-script --include-root froze /"
+	ktap_test_pass "pre-script --include-root froze /"
 else
-	not_ok "pre-script --include-root froze /"
+	ktap_test_fail "pre-script --include-root froze /"
 fi
 
 # Test that a write to the frozen root blocks until the kernel's deadline
@@ -83,20 +75,20 @@ fi
 echo "after $(ms)" >/frozen-root-marker
 t1=$(ms)
 blocked=$((t1 - tf))
-echo "# the write to / returned after $blocked ms (deadline ${T} s after freezing)"
+ktap_print_msg "the write to / returned after $blocked ms (deadline ${T} s after freezing)"
 # The marker: written once / is thawed, it says how long the write waited.
 echo "blocked $blocked" >>/frozen-root-marker
 # A generous lower bound: the deadline counts from before the first freeze.
 if [ "$rc" = 0 ] && [ "$blocked" -ge $((T * 1000 - 2000)) ]; then
-	ok "a write to the frozen / blocked until the deadline ($blocked ms)"
+	ktap_test_pass "a write to the frozen / blocked until the deadline ($blocked ms)"
 else
-	not_ok "a write to the frozen / blocked until the deadline ($blocked ms)"
+	ktap_test_fail "a write to the frozen / blocked until the deadline ($blocked ms)"
 fi
 
 # Test that the kernel reports the auto-thaw.
 st=$(state)
-echo "# after the write: state $st, auto_thaws $(cat /sys/kernel/snapfreeze/auto_thaws)"
-check "the kernel auto-thawed / (state auto-thawed)" test "$st" = auto-thawed
+ktap_print_msg "after the write: state $st, auto_thaws $(cat /sys/kernel/snapfreeze/auto_thaws)"
+ktap_test_result "the kernel auto-thawed / (state auto-thawed)" test "$st" = auto-thawed
 
 # Test that the writer loop was stopped for the freeze and resumed.
 sleep 1
@@ -104,19 +96,19 @@ kill "$writer"
 wait "$writer" 2>/dev/null
 gap=$(awk 'NR > 1 && $1 - p > g { g = $1 - p } { p = $1 } END { print g + 0 }' /var/tmp/sf-writer.log)
 after=$(awk -v t="$t1" '$1 >= t' /var/tmp/sf-writer.log | wc -l)
-echo "# writer: longest pause $gap ms, $after write(s) after the thaw"
+ktap_print_msg "writer: longest pause $gap ms, $after write(s) after the thaw"
 if [ "$gap" -ge $((T * 1000 - 2000)) ] && [ "$after" -gt 0 ]; then
-	ok "a writer on / paused for the freeze and resumed by itself"
+	ktap_test_pass "a writer on / paused for the freeze and resumed by itself"
 else
-	not_ok "a writer on / paused for the freeze and resumed by itself"
+	ktap_test_fail "a writer on / paused for the freeze and resumed by itself"
 fi
 
 # Test that post-script then reports the auto-thaw (203) and the module is
 # idle again.
 snapfreeze post-script --execution-id "$id"
 rc=$?
-check "post-script after the auto-thaw exits 203 (exit $rc)" test "$rc" = 203
+ktap_test_result "post-script after the auto-thaw exits 203 (exit $rc)" test "$rc" = 203
 sync
 rmmod snapfreeze
-check "rmmod snapfreeze" test ! -e /sys/kernel/snapfreeze
-exit 0
+ktap_test_result "rmmod snapfreeze" test ! -e /sys/kernel/snapfreeze
+ktap_finished

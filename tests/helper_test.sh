@@ -19,14 +19,14 @@
 # before and after.  After each test, whatever happened, everything is
 # thawed and the test's extra mounts are removed.
 #
-# The runner (tests/lib/runner.sh) prints KTAP: "ok N what" / "not ok N
-# what" / "ok N what # SKIP reason" with "# ..." diagnostics, then
-# "N passed, M failed" and "# Totals: ..."; exits 1 if anything failed.
+# Each test is a case of tests/lib/ktap.sh (ktap_add_case, case_fail,
+# case_skip): KTAP, "# Totals: ..." last; exits 1 if anything failed.
 #
 #   SF_HELPER   the helper (default user/snapfreeze)
 #   SF_MODULE   the module to insmod again after the module test
 #               (default kmod/snapfreeze.ko)
-#   SF_HT_ONLY  run only these tests (function names, space-separated)
+#   SF_ONLY     run only the tests whose name or function contains one of
+#               these comma-separated words (tests/run --filter)
 set -u
 
 REPO=$PWD
@@ -51,14 +51,14 @@ LONG_S=300
 
 CALL=none
 RC=none
-RUNNER_TMP=sf-ht
-# shellcheck source=SCRIPTDIR/lib/runner.sh
-. "$REPO/tests/lib/runner.sh"
+KTAP_CASE_TMP=sf-ht
+# shellcheck source=SCRIPTDIR/lib/ktap.sh
+. "$REPO/tests/lib/ktap.sh"
 
 # --- helpers used inside a test (each test runs in a subshell, set -e)
 
-# What fail() adds: the last helper call, its output, the hooks' log.
-test_on_fail() {
+# What case_fail adds: the last helper call, its output, the hooks' log.
+case_on_fail() {
 	if [ -s "$T/out" ] || [ -s "$T/err" ]; then
 		echo "# last helper call: $CALL (exit $RC)"
 		sed 's/^/#   stdout: /' "$T/out" 2>/dev/null
@@ -82,13 +82,13 @@ post() { sf post-script --hooks-dir "$T/hooks" --config "$CONF" "$@"; }
 dry() { sf dry-run --hooks-dir "$T/hooks" --config "$CONF" "$@"; }
 
 expect_rc() {
-	[ "$RC" = "$1" ] || fail "$CALL: exit $RC, want $1"
+	[ "$RC" = "$1" ] || case_fail "$CALL: exit $RC, want $1"
 }
 
 # expect_out LEVEL REGEX: stdout has a "LEVEL: " line matching REGEX.
 expect_out() {
 	grep -Eq "^$1: .*($2)" "$T/out" ||
-		fail "$CALL: no '$1: ' line on stdout matching /$2/"
+		case_fail "$CALL: no '$1: ' line on stdout matching /$2/"
 }
 
 state() { cat "$SYS/state"; }
@@ -98,7 +98,7 @@ oneline() { printf '%s' "$1" | tr '\n' ' '; }
 expect_state() {
 	local s
 	s=$(state)
-	[ "$s" = "$1" ] || fail "module state '$s', want '$1' ($2)"
+	[ "$s" = "$1" ] || case_fail "module state '$s', want '$1' ($2)"
 }
 
 counter() { cat "$SYS/$1"; }
@@ -108,7 +108,7 @@ counter() { cat "$SYS/$1"; }
 wait_state() {
 	local i=0
 	while [ "$(state)" != "$1" ]; do
-		[ "$i" -ge $(($2 * 10)) ] && fail "module state '$(state)', want '$1' within $2 s"
+		[ "$i" -ge $(($2 * 10)) ] && case_fail "module state '$(state)', want '$1' within $2 s"
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -133,18 +133,18 @@ done_within() {
 # expect_frozen MNT TAG: a write to MNT blocks (leaves writer TAG behind).
 expect_frozen() {
 	writer "$1" "$2"
-	! done_within "$2" "$BLOCK_S" || fail "a write to $1 completed: it is not frozen"
+	! done_within "$2" "$BLOCK_S" || case_fail "a write to $1 completed: it is not frozen"
 }
 
 # expect_resumed TAG: the writer blocked earlier completes now.
 expect_resumed() {
-	done_within "$1" "$RESUME_S" || fail "writer $1 still blocked after the thaw"
+	done_within "$1" "$RESUME_S" || case_fail "writer $1 still blocked after the thaw"
 }
 
 # expect_writable MNT TAG: a write to MNT completes promptly.
 expect_writable() {
 	writer "$1" "$2"
-	done_within "$2" "$RESUME_S" || fail "a write to $1 blocked: it is frozen"
+	done_within "$2" "$RESUME_S" || case_fail "a write to $1 blocked: it is frozen"
 }
 
 # mkhook NAME [FREEZE_RC [THAW_RC [FREEZE_SLEEP]]]: a hook that logs
@@ -169,7 +169,7 @@ expect_log() {
 	local want
 	want=$(printf '%s\n' "$@")
 	[ "$(cat "$T/log" 2>/dev/null)" = "$want" ] ||
-		fail "hook calls: '$(tr '\n' ',' <"$T/log" 2>/dev/null)', want '$(echo "$want" | tr '\n' ',')'"
+		case_fail "hook calls: '$(tr '\n' ',' <"$T/log" 2>/dev/null)', want '$(echo "$want" | tr '\n' ',')'"
 }
 
 # remember CMD...: undo step for the cleanup, run last-in first-out.
@@ -180,13 +180,13 @@ devno() { findmnt -rn -o MAJ:MIN -T "$1" | head -n 1; }
 
 # --- before and after each test
 
-test_setup() {
+case_setup() {
 	mkdir "$T/hooks"
 	CONF=/dev/null
 	export CONF
 }
 
-test_cleanup() {
+case_cleanup() {
 	local m
 	# Nothing may stay frozen: emergency thaw, then fsfreeze -u anything a
 	# test froze by hand.
@@ -227,13 +227,13 @@ t_help() {
 	sf --help
 	expect_rc 0
 	for c in 0 1 201 202 203 204 205 206; do
-		grep -Eq "(^|[^0-9.])$c([^0-9.]|$)" "$T/out" || fail "--help does not mention exit code $c"
+		grep -Eq "(^|[^0-9.])$c([^0-9.]|$)" "$T/out" || case_fail "--help does not mention exit code $c"
 	done
 	sf --version
 	expect_rc 0
-	grep -q 'snapfreeze' "$T/out" || fail "--version does not name the program"
+	grep -q 'snapfreeze' "$T/out" || case_fail "--version does not name the program"
 }
-TESTS+=("help and version" t_help)
+ktap_add_case "help and version" t_help
 
 # Test that pre-script freezes three filesystems as one set (writers block),
 # post-script thaws them (writers resume), hooks run freeze in name order and
@@ -258,16 +258,16 @@ t_pre_post() {
 	expect_out INFO "$E4"
 	expect_out INFO "\[hook 10-a] hello from 10-a"
 	expect_state frozen "after pre-script"
-	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "sysfs execution_id $(cat "$SYS/execution_id")"
-	[ "$(wc -l <"$SYS/targets")" = 3 ] || fail "sysfs targets: $(cat "$SYS/targets")"
-	[ "$(counter freezes)" = $((f0 + 1)) ] || fail "freezes counter $(counter freezes), want $((f0 + 1))"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || case_fail "sysfs execution_id $(cat "$SYS/execution_id")"
+	[ "$(wc -l <"$SYS/targets")" = 3 ] || case_fail "sysfs targets: $(cat "$SYS/targets")"
+	[ "$(counter freezes)" = $((f0 + 1)) ] || case_fail "freezes counter $(counter freezes), want $((f0 + 1))"
 	expect_frozen "$E4" e4
 	expect_frozen "$XFS" xfs
 	expect_frozen "$BTRFS" btrfs
 	expect_log "10-a freeze" "20-b freeze" "30-c freeze"
 	read -r line <"$T/env.20-b"
 	[ "$line" = "freeze pre-script $ID1 $E4 $XFS $BTRFS" ] ||
-		fail "freeze hook environment '$line'"
+		case_fail "freeze hook environment '$line'"
 
 	post --execution-id "$ID1"
 	expect_rc 0
@@ -276,15 +276,15 @@ t_pre_post() {
 	expect_resumed xfs
 	expect_resumed btrfs
 	expect_state idle "after post-script"
-	[ "$(counter thaws)" = $((t0 + 1)) ] || fail "thaws counter $(counter thaws), want $((t0 + 1))"
+	[ "$(counter thaws)" = $((t0 + 1)) ] || case_fail "thaws counter $(counter thaws), want $((t0 + 1))"
 	expect_log "10-a freeze" "20-b freeze" "30-c freeze" "30-c thaw" "20-b thaw" "10-a thaw"
 	line=$(sed -n 2p "$T/env.20-b")
 	case $line in
 	"thaw post-script $ID1"*) ;;
-	*) fail "thaw hook environment '$line'" ;;
+	*) case_fail "thaw hook environment '$line'" ;;
 	esac
 }
-TESTS+=("pre-script and post-script: 0, set frozen then thawed, hook order" t_pre_post)
+ktap_add_case "pre-script and post-script: 0, set frozen then thawed, hook order" t_pre_post
 
 # Test that dry-run changes nothing: state idle before and after, a writer
 # completes, counters unchanged, hooks get dry-run (never freeze).
@@ -302,11 +302,11 @@ t_dry_run() {
 	expect_writable "$E4" e4
 	expect_writable "$XFS" xfs
 	after=$(cat "$SYS"/freezes "$SYS"/thaws "$SYS"/auto_thaws "$SYS"/failures)
-	[ "$before" = "$after" ] || fail "counters changed: $(oneline "$before") -> $(oneline "$after")"
+	[ "$before" = "$after" ] || case_fail "counters changed: $(oneline "$before") -> $(oneline "$after")"
 	expect_log "10-a dry-run" "20-b dry-run"
-	grep -q "^dry-run dry-run $ID1 " "$T/env.10-a" || fail "dry-run hook environment: $(cat "$T/env.10-a")"
+	grep -q "^dry-run dry-run $ID1 " "$T/env.10-a" || case_fail "dry-run hook environment: $(cat "$T/env.10-a")"
 }
-TESTS+=("dry-run: 0 and changes nothing" t_dry_run)
+ktap_add_case "dry-run: 0 and changes nothing" t_dry_run
 
 # Test that usage errors exit 1, say so on stdout, and change nothing.
 t_usage() {
@@ -337,12 +337,12 @@ t_usage() {
 			bad="$bad; '$CALL' printed no 'ERROR: ' line on stdout (stderr: $(head -n 1 "$T/err"))"
 		fi
 	done
-	[ -z "$bad" ] || fail "${bad#; }"
+	[ -z "$bad" ] || case_fail "${bad#; }"
 	expect_state idle "after"
-	[ ! -e "$T/log" ] || fail "a hook ran for a usage error"
-	[ "$(counter failures)" = "$f0" ] || fail "failures counter changed"
+	[ ! -e "$T/log" ] || case_fail "a hook ran for a usage error"
+	[ "$(counter failures)" = "$f0" ] || case_fail "failures counter changed"
 }
-TESTS+=("usage errors: 1" t_usage)
+ktap_add_case "usage errors: 1" t_usage
 
 # Test that a configuration that is not a regular text file of at most
 # 64 KiB, or an option given twice, is a usage error (1) at once: nothing
@@ -369,13 +369,13 @@ t_bad_config() {
 	[ "$RC" = 1 ] || bad="$bad; '$CALL' exit $RC, want 1"
 	grep -Eq '^ERROR: .*--execution-id given twice' "$T/out" ||
 		bad="$bad; '$CALL' printed no 'ERROR: ... given twice' line"
-	[ -z "$bad" ] || fail "${bad#; }"
-	[ $(($(date +%s) - start)) -lt 60 ] || fail "the bad configurations took $(($(date +%s) - start)) s"
+	[ -z "$bad" ] || case_fail "${bad#; }"
+	[ $(($(date +%s) - start)) -lt 60 ] || case_fail "the bad configurations took $(($(date +%s) - start)) s"
 	expect_state idle "after"
 	expect_writable "$E4" e4
-	[ ! -e "$T/log" ] || fail "a hook ran for a usage error: $(cat "$T/log")"
+	[ ! -e "$T/log" ] || case_fail "a hook ran for a usage error: $(cat "$T/log")"
 }
-TESTS+=("bad configuration file or repeated option: 1, nothing frozen" t_bad_config)
+ktap_add_case "bad configuration file or repeated option: 1, nothing frozen" t_bad_config
 
 # Test that a nonexistent target fails the pre-script with 201 and leaves
 # nothing frozen (the valid target before it is writable).
@@ -389,7 +389,7 @@ t_bad_target() {
 	post
 	expect_rc 205
 }
-TESTS+=("pre-script with a nonexistent target: 201, nothing frozen" t_bad_target)
+ktap_add_case "pre-script with a nonexistent target: 201, nothing frozen" t_bad_target
 
 # Test that a failing freeze hook aborts the pre-script with 201 before
 # anything is frozen, the hooks before it get thaw in reverse order, and the
@@ -409,7 +409,7 @@ t_hook_fails() {
 	expect_writable "$XFS" xfs
 	expect_log "10-a freeze" "20-b freeze" "30-c freeze" "20-b thaw" "10-a thaw"
 }
-TESTS+=("freeze hook fails: 201, earlier hooks thawed in reverse" t_hook_fails)
+ktap_add_case "freeze hook fails: 201, earlier hooks thawed in reverse" t_hook_fails
 
 # Test that a freeze hook that outlives hook_timeout (config file) is killed
 # and the pre-script exits 201 soon after, the stopped hook and the earlier
@@ -425,12 +425,12 @@ t_hook_timeout() {
 	took=$(($(date +%s) - start))
 	expect_rc 201
 	expect_out ERROR "20-slow"
-	[ "$took" -lt 25 ] || fail "pre-script took $took s with hook_timeout = 2 (the hook sleeps 30 s)"
+	[ "$took" -lt 25 ] || case_fail "pre-script took $took s with hook_timeout = 2 (the hook sleeps 30 s)"
 	expect_state idle "after"
 	expect_writable "$E4" e4
 	expect_log "10-a freeze" "20-slow freeze" "20-slow thaw" "10-a thaw"
 }
-TESTS+=("freeze hook times out: 201, killed, it and the earlier hooks thawed" t_hook_timeout)
+ktap_add_case "freeze hook times out: 201, killed, it and the earlier hooks thawed" t_hook_timeout
 
 # Test that the helper sleeps while a hook runs with its output closed (a
 # hook that does `exec >>logfile 2>&1` and then holds a lock): a 3 s freeze
@@ -438,7 +438,7 @@ TESTS+=("freeze hook times out: 201, killed, it and the earlier hooks thawed" t_
 # thousands (strace counts the helper's own calls, not the hook's).
 t_hook_quiet() {
 	local calls start took
-	command -v strace >/dev/null || skip "strace is not installed"
+	command -v strace >/dev/null || case_skip "strace is not installed"
 	cat >"$T/hooks/10-quiet" <<-EOF
 	#!/bin/sh
 	exec >>"$T/hook.out" 2>&1
@@ -457,16 +457,16 @@ t_hook_quiet() {
 		--execution-id "$ID1" --target "$E4" >"$T/out" 2>"$T/err" </dev/null || RC=$?
 	took=$(($(date +%s) - start))
 	expect_rc 0
-	[ "$took" -ge 3 ] || fail "pre-script took $took s: the hook did not run its 3 s"
+	[ "$took" -ge 3 ] || case_fail "pre-script took $took s: the hook did not run its 3 s"
 	calls=$(awk '$NF == "total" { print $4 }' "$T/strace")
 	echo "# wait4/poll calls of the helper during a 3 s hook: ${calls:-none}"
-	[ -n "$calls" ] || fail "no strace summary: $(cat "$T/strace")"
-	[ "$calls" -lt 100 ] || fail "the helper made $calls wait4/poll calls during a 3 s hook: it spins"
+	[ -n "$calls" ] || case_fail "no strace summary: $(cat "$T/strace")"
+	[ "$calls" -lt 100 ] || case_fail "the helper made $calls wait4/poll calls during a 3 s hook: it spins"
 	post --execution-id "$ID1"
 	expect_rc 0
 	expect_log "10-quiet freeze" "10-quiet thaw"
 }
-TESTS+=("hook with its output closed: the helper sleeps, not spins" t_hook_quiet)
+ktap_add_case "hook with its output closed: the helper sleeps, not spins" t_hook_quiet
 
 # Test that a post-script with another execution id exits 202 and leaves
 # the set frozen; --force then thaws it (0).
@@ -480,15 +480,15 @@ t_id_mismatch() {
 	expect_rc 202
 	expect_out ERROR "execution id|$ID1|$ID2"
 	expect_state frozen "after the mismatched post-script"
-	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "execution_id changed"
-	! done_within e4 1 || fail "the writer completed: the set was thawed"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || case_fail "execution_id changed"
+	! done_within e4 1 || case_fail "the writer completed: the set was thawed"
 	post --execution-id "$ID2" --force
 	expect_rc 0
 	expect_out INFO "thawed"
 	expect_resumed e4
 	expect_state idle "after --force"
 }
-TESTS+=("post-script with another execution id: 202, still frozen; --force: 0" t_id_mismatch)
+ktap_add_case "post-script with another execution id: 202, still frozen; --force: 0" t_id_mismatch
 
 # Test that a failing thaw hook makes the post-script exit 202, the set is
 # thawed anyway, and the other thaw hooks still run in reverse order.
@@ -506,7 +506,7 @@ t_thaw_hook_fails() {
 	expect_state idle "after"
 	expect_log "10-a freeze" "20-bad freeze" "30-c freeze" "30-c thaw" "20-bad thaw" "10-a thaw"
 }
-TESTS+=("thaw hook fails: 202, thawed anyway" t_thaw_hook_fails)
+ktap_add_case "thaw hook fails: 202, thawed anyway" t_thaw_hook_fails
 
 # Test that a post-script after the kernel's auto-thaw exits 203, and the
 # thaw hooks still run (a lock a hook took is released).
@@ -520,16 +520,16 @@ t_auto_thaw() {
 	expect_rc 0
 	writer "$E4" e4
 	wait_state auto-thawed 15
-	done_within e4 "$RESUME_S" || fail "the writer did not resume after the auto-thaw"
-	[ "$(counter auto_thaws)" = $((a0 + 1)) ] || fail "auto_thaws counter $(counter auto_thaws)"
+	done_within e4 "$RESUME_S" || case_fail "the writer did not resume after the auto-thaw"
+	[ "$(counter auto_thaws)" = $((a0 + 1)) ] || case_fail "auto_thaws counter $(counter auto_thaws)"
 	post --execution-id "$ID1"
 	expect_rc 203
 	expect_out ERROR "thawed|auto"
 	expect_state idle "after post-script"
 	expect_log "10-a freeze" "10-a thaw"
-	grep -q "^thaw post-script $ID1" "$T/env.10-a" || fail "thaw hook environment: $(cat "$T/env.10-a")"
+	grep -q "^thaw post-script $ID1" "$T/env.10-a" || case_fail "thaw hook environment: $(cat "$T/env.10-a")"
 }
-TESTS+=("post-script after auto-thaw: 203, thaw hooks ran" t_auto_thaw)
+ktap_add_case "post-script after auto-thaw: 203, thaw hooks ran" t_auto_thaw
 
 # Test that a pre-script or dry-run while a set is frozen exits 204, runs
 # no freeze, and leaves the first set as it was.
@@ -541,7 +541,7 @@ t_already_frozen() {
 	expect_rc 204
 	expect_out ERROR "frozen"
 	expect_state frozen "after the second pre-script"
-	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "execution_id is $(cat "$SYS/execution_id")"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || case_fail "execution_id is $(cat "$SYS/execution_id")"
 	expect_writable "$XFS" xfs
 	expect_frozen "$E4" e4
 	dry --execution-id "$ID2" --target "$XFS"
@@ -550,12 +550,12 @@ t_already_frozen() {
 	# Freeze hooks need not run for a doomed pre-script; if they did, they
 	# must have been thawed again.
 	[ "$(grep -c ' freeze$' "$T/log" 2>/dev/null)" = "$(grep -c ' thaw$' "$T/log" 2>/dev/null)" ] ||
-		fail "freeze hooks ran and were not thawed: $(cat "$T/log")"
+		case_fail "freeze hooks ran and were not thawed: $(cat "$T/log")"
 	post --execution-id "$ID1"
 	expect_rc 0
 	expect_resumed e4
 }
-TESTS+=("pre-script and dry-run while frozen: 204" t_already_frozen)
+ktap_add_case "pre-script and dry-run while frozen: 204" t_already_frozen
 
 # Test that a target frozen by someone else (fsfreeze -f) makes the
 # pre-script exit 204 and nothing else is frozen.
@@ -572,14 +572,14 @@ t_frozen_elsewhere() {
 	fsfreeze -u "$XFS"
 	expect_resumed xfs
 }
-TESTS+=("target frozen by fsfreeze: 204, nothing else frozen" t_frozen_elsewhere)
+ktap_add_case "target frozen by fsfreeze: 204, nothing else frozen" t_frozen_elsewhere
 
 # held_setup TIMEOUT: pre-script on ext4, then a root user's fsfreeze -f on
 # top of our freeze; SKIP where the module does not report per-target
 # states (older module) or the kernel does not let freezes nest (< 6.6).
 # The first test to find out says why for the others ($HT_RUN/held-skip).
 held_setup() {
-	[ ! -s "$HT_RUN/held-skip" ] || skip "$(cat "$HT_RUN/held-skip")"
+	[ ! -s "$HT_RUN/held-skip" ] || case_skip "$(cat "$HT_RUN/held-skip")"
 	pre --execution-id "$ID1" --timeout "$1" --target "$E4"
 	expect_rc 0
 	sf status --json
@@ -590,7 +590,7 @@ held_setup() {
 	fi
 	if [ -s "$HT_RUN/held-skip" ]; then
 		post --execution-id "$ID1"
-		skip "$(cat "$HT_RUN/held-skip")"
+		case_skip "$(cat "$HT_RUN/held-skip")"
 	fi
 	remember fsfreeze -u "$E4"
 }
@@ -606,11 +606,11 @@ t_held_by_other() {
 	expect_frozen "$E4" e4
 	sf status
 	expect_rc 0
-	grep -q "another holder" "$T/out" || fail "status does not mention the other holder: $(cat "$T/out")"
+	grep -q "another holder" "$T/out" || case_fail "status does not mention the other holder: $(cat "$T/out")"
 	fsfreeze -u "$E4"
 	expect_resumed e4
 }
-TESTS+=("post-script leaves a target frozen by another holder: 202, named" t_held_by_other)
+ktap_add_case "post-script leaves a target frozen by another holder: 202, named" t_held_by_other
 
 # Test the same after the auto-thaw: 203, and the same ERROR line.
 t_held_by_other_auto() {
@@ -623,7 +623,7 @@ t_held_by_other_auto() {
 	fsfreeze -u "$E4"
 	expect_resumed e4
 }
-TESTS+=("auto-thaw leaves a target frozen by another holder: 203, named" t_held_by_other_auto)
+ktap_add_case "auto-thaw leaves a target frozen by another holder: 203, named" t_held_by_other_auto
 
 # Test that a post-script while nothing is frozen exits 205, and the thaw
 # hooks still run.
@@ -637,7 +637,7 @@ t_not_frozen() {
 	expect_state idle "after"
 	expect_log "20-b thaw" "10-a thaw"
 }
-TESTS+=("post-script while idle: 205, thaw hooks ran" t_not_frozen)
+ktap_add_case "post-script while idle: 205, thaw hooks ran" t_not_frozen
 
 # Test that a freeze hook exiting 75 (not ready) makes the pre-script exit
 # 206 after the same rollback, nothing frozen.
@@ -652,18 +652,18 @@ t_hook_not_ready() {
 	expect_writable "$E4" e4
 	expect_log "10-a freeze" "20-nr freeze" "10-a thaw"
 }
-TESTS+=("freeze hook not ready (75): 206" t_hook_not_ready)
+ktap_add_case "freeze hook not ready (75): 206" t_hook_not_ready
 
 # Test that without the module the pre-script exits 206 and says how to get
 # it (or, where the module is installed, loads it and succeeds).
 t_no_module() {
-	rmmod snapfreeze || fail "cannot rmmod snapfreeze"
-	[ ! -d "$SYS" ] || fail "$SYS still there after rmmod"
+	rmmod snapfreeze || case_fail "cannot rmmod snapfreeze"
+	[ ! -d "$SYS" ] || case_fail "$SYS still there after rmmod"
 	pre --target "$E4"
 	if modprobe -n -q snapfreeze 2>/dev/null; then
 		# Installed: the family's autoload or modprobe must bring it back.
 		expect_rc 0
-		[ -d "$SYS" ] || fail "exit 0 but the module is not loaded"
+		[ -d "$SYS" ] || case_fail "exit 0 but the module is not loaded"
 		expect_frozen "$E4" e4
 		post
 		expect_rc 0
@@ -672,13 +672,13 @@ t_no_module() {
 		expect_rc 206
 		expect_out ERROR "module"
 		expect_writable "$E4" e4
-		grep -q '^snapfreeze ' /proc/modules && fail "the module is loaded after exit 206"
+		grep -q '^snapfreeze ' /proc/modules && case_fail "the module is loaded after exit 206"
 	fi
 	insmod "$MODULE" 2>/dev/null || grep -q '^snapfreeze ' /proc/modules ||
-		fail "cannot insmod $MODULE again"
+		case_fail "cannot insmod $MODULE again"
 	expect_state idle "after insmod"
 }
-TESTS+=("module missing: 206" t_no_module)
+ktap_add_case "module missing: 206" t_no_module
 
 # Test that when the kernel's own autoload cannot load the module (its
 # modprobe path points at /bin/false), the helper runs modprobe itself,
@@ -696,48 +696,48 @@ t_modprobe_fallback() {
 	exec insmod "$MODULE"
 	EOF
 	chmod 755 "$T/bin/modprobe"
-	rmmod snapfreeze || fail "cannot rmmod snapfreeze"
+	rmmod snapfreeze || case_fail "cannot rmmod snapfreeze"
 	PATH=$T/bin:$PATH pre --execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
 	expect_rc 0
 	[ "$(cat "$T/modprobe.log" 2>/dev/null)" = "-q snapfreeze" ] ||
-		fail "modprobe calls: '$(cat "$T/modprobe.log" 2>/dev/null)', want '-q snapfreeze'"
+		case_fail "modprobe calls: '$(cat "$T/modprobe.log" 2>/dev/null)', want '-q snapfreeze'"
 	expect_state frozen "after pre-script"
 	expect_frozen "$E4" e4
 	post --execution-id "$ID1"
 	expect_rc 0
 	expect_resumed e4
 	# Loaded: no modprobe this time.
-	[ "$(wc -l <"$T/modprobe.log")" = 1 ] || fail "modprobe ran again for a loaded module"
+	[ "$(wc -l <"$T/modprobe.log")" = 1 ] || case_fail "modprobe ran again for a loaded module"
 }
-TESTS+=("module loaded by modprobe when the kernel's autoload cannot: 0" t_modprobe_fallback)
+ktap_add_case "module loaded by modprobe when the kernel's autoload cannot: 0" t_modprobe_fallback
 
 # Test that status --json is one valid JSON object with the state, id,
 # targets, remaining time and counters, idle and frozen.
 t_status_json() {
 	sf status --json
 	expect_rc 0
-	python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || fail "status --json (idle) is not JSON: $(cat "$T/out")"
+	python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || case_fail "status --json (idle) is not JSON: $(cat "$T/out")"
 	jq -e 'type == "object" and .state == "idle" and has("execution_id")
 		and (.targets | type == "array" and length == 0)
 		and (.remaining_ms | type == "number")
 		and ([.freezes, .thaws, .auto_thaws, .failures] | all(type == "number"))' \
-		"$T/out" >/dev/null || fail "status --json (idle): $(cat "$T/out")"
+		"$T/out" >/dev/null || case_fail "status --json (idle): $(cat "$T/out")"
 	pre --execution-id "$ID1" --timeout "$LONG_S" --target "$E4" --target "$XFS"
 	expect_rc 0
 	sf status --json
 	expect_rc 0
-	python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || fail "status --json (frozen) is not JSON: $(cat "$T/out")"
+	python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || case_fail "status --json (frozen) is not JSON: $(cat "$T/out")"
 	jq -e --arg id "$ID1" --argjson long "$LONG_S" '.state == "frozen" and .execution_id == $id
 		and (.targets | length == 2)
 		and .remaining_ms > 0 and .remaining_ms <= ($long * 1000)
-		and .freezes >= 1' "$T/out" >/dev/null || fail "status --json (frozen): $(cat "$T/out")"
+		and .freezes >= 1' "$T/out" >/dev/null || case_fail "status --json (frozen): $(cat "$T/out")"
 	sf status
 	expect_rc 0
-	grep -q frozen "$T/out" || fail "status does not say frozen: $(cat "$T/out")"
+	grep -q frozen "$T/out" || case_fail "status does not say frozen: $(cat "$T/out")"
 	post --execution-id "$ID1"
 	expect_rc 0
 }
-TESTS+=("status --json: valid JSON, idle and frozen" t_status_json)
+ktap_add_case "status --json: valid JSON, idle and frozen" t_status_json
 
 # Test that the config file's timeout, target and hooks_dir keys apply,
 # and that command-line options override them.  The timeouts are long
@@ -758,9 +758,9 @@ t_config() {
 	expect_rc 0
 	expect_state frozen "after pre-script"
 	[ "$(awk '{ print $2 }' "$SYS/targets")" = "$(devno "$XFS")" ] ||
-		fail "config target ignored: $(oneline "$(cat "$SYS/targets")")"
+		case_fail "config target ignored: $(oneline "$(cat "$SYS/targets")")"
 	ms=$(cat "$SYS/remaining_ms")
-	((ms > 0 && ms <= 45000)) || fail "remaining_ms $ms with timeout = 45"
+	((ms > 0 && ms <= 45000)) || case_fail "remaining_ms $ms with timeout = 45"
 	expect_log "10-a freeze"
 	expect_writable "$E4" e4
 	sf post-script --config "$CONF" --execution-id "$ID1"
@@ -769,9 +769,9 @@ t_config() {
 	pre --execution-id "$ID1" --timeout 120 --target "$E4"
 	expect_rc 0
 	[ "$(awk '{ print $2 }' "$SYS/targets")" = "$(devno "$E4")" ] ||
-		fail "--target did not replace the config's: $(oneline "$(cat "$SYS/targets")")"
+		case_fail "--target did not replace the config's: $(oneline "$(cat "$SYS/targets")")"
 	ms=$(cat "$SYS/remaining_ms")
-	[ "$ms" -gt 45000 ] || fail "--timeout 120 did not override timeout = 45: remaining_ms $ms"
+	[ "$ms" -gt 45000 ] || case_fail "--timeout 120 did not override timeout = 45: remaining_ms $ms"
 	expect_writable "$XFS" xfs
 	post --execution-id "$ID1"
 	expect_rc 0
@@ -783,7 +783,7 @@ t_config() {
 	expect_rc 1
 	expect_state idle "after the bad config files"
 }
-TESTS+=("config file keys, overridden by options" t_config)
+ktap_add_case "config file keys, overridden by options" t_config
 
 # Test that target discovery (no --target) takes every block-backed rw
 # filesystem once, from a rw mount, and skips /, tmpfs, a read-only
@@ -829,9 +829,9 @@ t_discovery() {
 		echo "$mm"
 	done | sort -u)
 	for p in "$E4" "$E4B" "$XFS" "$BTRFS"; do
-		echo "$want" | grep -qx "$(devno "$p")" || fail "setup: $p ($(devno "$p")) not in the expected set: $want"
+		echo "$want" | grep -qx "$(devno "$p")" || case_fail "setup: $p ($(devno "$p")) not in the expected set: $want"
 	done
-	echo "$want" | grep -qx "$ro_dev" && fail "setup: the ro filesystem is in the expected set"
+	echo "$want" | grep -qx "$ro_dev" && case_fail "setup: the ro filesystem is in the expected set"
 
 	dry --execution-id "$ID1"
 	expect_rc 0
@@ -839,22 +839,22 @@ t_discovery() {
 	expect_out INFO "skipping /mnt/sf-minix2:"
 	# The plan: one "would freeze PATH" line per filesystem.
 	got=$(sed -nE 's/^INFO: .*would freeze (\/[^ ]*).*/\1/p' "$T/out")
-	[ -n "$got" ] || fail "no 'INFO: ... would freeze PATH' plan lines"
+	[ -n "$got" ] || case_fail "no 'INFO: ... would freeze PATH' plan lines"
 	for p in $got; do
 		case $p in
-		/|/mnt/sf-tmpfs|/mnt/sf-ro|/mnt/sf-minix|/mnt/sf-minix2|/mnt/sf-bind-ro) fail "dry-run plans to freeze $p" ;;
+		/|/mnt/sf-tmpfs|/mnt/sf-ro|/mnt/sf-minix|/mnt/sf-minix2|/mnt/sf-bind-ro) case_fail "dry-run plans to freeze $p" ;;
 		esac
 	done
 	got=$(for p in $got; do devno "$p"; done | sort)
-	[ "$got" = "$want" ] || fail "dry-run plan devices '$(oneline "$got")', want '$(oneline "$want")' (each once)"
+	[ "$got" = "$want" ] || case_fail "dry-run plan devices '$(oneline "$got")', want '$(oneline "$want")' (each once)"
 	expect_state idle "after dry-run"
 
 	pre --execution-id "$ID1" --timeout "$LONG_S"
 	expect_rc 0
 	expect_state frozen "after pre-script"
 	got=$(awk '{ print $2 }' "$SYS/targets" | sort)
-	[ "$got" = "$want" ] || fail "frozen set '$(oneline "$got")', want '$(oneline "$want")': $(oneline "$(cat "$SYS/targets")")"
-	awk '{ print $1 }' "$SYS/targets" | grep -qx /mnt/sf-bind-ro && fail "ext4 frozen through its read-only bind mount"
+	[ "$got" = "$want" ] || case_fail "frozen set '$(oneline "$got")', want '$(oneline "$want")': $(oneline "$(cat "$SYS/targets")")"
+	awk '{ print $1 }' "$SYS/targets" | grep -qx /mnt/sf-bind-ro && case_fail "ext4 frozen through its read-only bind mount"
 	expect_frozen /mnt/sf-bind-rw e4b
 	expect_writable /mnt/sf-tmpfs tmpfs
 	expect_writable /mnt/sf-minix minix
@@ -864,7 +864,7 @@ t_discovery() {
 	expect_resumed e4b
 	expect_state idle "after post-script"
 }
-TESTS+=("discovery: block rw filesystems once, not /, tmpfs, ro, unfreezable" t_discovery)
+ktap_add_case "discovery: block rw filesystems once, not /, tmpfs, ro, unfreezable" t_discovery
 
 # loop_fs IMAGE MNT: an ext4 image file, on a loop device, mounted at MNT
 # (undone by the cleanup); its device in LOOP_DEV.
@@ -891,7 +891,7 @@ image_fs() {
 # expect_plan PATH LEVEL: the helper planned PATH at freeze level LEVEL.
 expect_plan() {
 	grep -Eq "^INFO: target [0-9]+: $1, freeze level $2\$" "$T/out" ||
-		fail "$CALL: no plan line for $1 at level $2: $(oneline "$(grep 'INFO: target' "$T/out")")"
+		case_fail "$CALL: no plan line for $1 at level $2: $(oneline "$(grep 'INFO: target' "$T/out")")"
 }
 
 # Test that filesystems on loop devices backed by files on other targets
@@ -928,7 +928,7 @@ t_loop_order() {
 		--target "$XFS" --target /mnt/loopfs2
 	took=$(($(date +%s) - start))
 	expect_rc 0
-	[ "$took" -lt 60 ] || fail "pre-script took $took s: it waited for the auto-thaw (120 s)"
+	[ "$took" -lt 60 ] || case_fail "pre-script took $took s: it waited for the auto-thaw (120 s)"
 	expect_plan /mnt/loopfs2 0
 	expect_plan /mnt/loopfs 1
 	expect_plan "$E4" 2
@@ -936,7 +936,7 @@ t_loop_order() {
 	expect_state frozen "after pre-script"
 	order=$(awk '{ print $1 }' "$SYS/targets" | tr '\n' ' ')
 	want="/mnt/loopfs2 $XFS /mnt/loopfs $E4 "
-	[ "$order" = "$want" ] || fail "freezing order '$order', want '$want' (levels 0 0 1 2)"
+	[ "$order" = "$want" ] || case_fail "freezing order '$order', want '$want' (levels 0 0 1 2)"
 	# The top and the bottom of the stack (each blocked writer is a task
 	# in D state until the thaw: a loaded host nears the hung-task limit).
 	expect_frozen /mnt/loopfs2 loop2
@@ -947,7 +947,7 @@ t_loop_order() {
 	expect_resumed e4
 	expect_state idle "after post-script"
 }
-TESTS+=("loop-backed filesystems get lower freeze levels than their hosts: 0" t_loop_order)
+ktap_add_case "loop-backed filesystems get lower freeze levels than their hosts: 0" t_loop_order
 
 # Test that a pre-script whose set cannot be frozen within --budget fails
 # with 201 and an ERROR line naming the budget, long before its auto-thaw,
@@ -968,9 +968,9 @@ t_budget() {
 	fsfreeze -u "$E4"
 	expect_rc 201
 	expect_out ERROR "time budget of 2 s"
-	[ "$took" -lt 60 ] || fail "pre-script took $took s with a 2 s budget"
+	[ "$took" -lt 60 ] || case_fail "pre-script took $took s with a 2 s budget"
 	expect_log "10-a freeze" "10-a thaw"
-	grep -q "budget" "$SYS/last_error" || fail "module's last error: $(cat "$SYS/last_error")"
+	grep -q "budget" "$SYS/last_error" || case_fail "module's last error: $(cat "$SYS/last_error")"
 	# The kernel gave up; its stuck flush ends now that the host thawed.
 	wait_state idle 60
 	expect_writable /mnt/loopfs loop
@@ -985,7 +985,7 @@ t_budget() {
 	expect_rc 201
 	expect_out ERROR "time budget of 3 s \(--budget\) was used up before the freeze"
 	expect_log "10-a freeze" "10-a thaw"
-	[ "$(cat "$SYS/freezes" "$SYS/failures")" = "$f0" ] || fail "a FREEZE was sent"
+	[ "$(cat "$SYS/freezes" "$SYS/failures")" = "$f0" ] || case_fail "a FREEZE was sent"
 	expect_state idle "after the budget ran out in the hooks"
 
 	# Enough budget changes nothing; dry-run takes --budget too.
@@ -1005,7 +1005,7 @@ t_budget() {
 	expect_rc 1
 	expect_state idle "after the usage errors"
 }
-TESTS+=("--budget: 201 naming the budget, nothing frozen, hooks thawed" t_budget)
+ktap_add_case "--budget: 201 naming the budget, nothing frozen, hooks thawed" t_budget
 
 # --- snapfreeze run, status --prometheus, monitor --json (issue 11)
 
@@ -1029,12 +1029,12 @@ t_run_status() {
 	# Not found: the shell's 127, after a freeze and a thaw all the same.
 	runcmd --target "$E4" -- /nonexistent/sf-no-such-command
 	expect_rc 127
-	[ "$(counter freezes)" = $((f0 + 4)) ] || fail "freezes $(counter freezes), want $((f0 + 4))"
-	[ "$(counter thaws)" = $((t0 + 4)) ] || fail "thaws $(counter thaws), want $((t0 + 4))"
+	[ "$(counter freezes)" = $((f0 + 4)) ] || case_fail "freezes $(counter freezes), want $((f0 + 4))"
+	[ "$(counter thaws)" = $((t0 + 4)) ] || case_fail "thaws $(counter thaws), want $((t0 + 4))"
 	expect_state idle "after the runs"
 	expect_writable "$E4" after
 }
-TESTS+=("run: COMMAND's exit status, 128+signal, 127" t_run_status)
+ktap_add_case "run: COMMAND's exit status, 128+signal, 127" t_run_status
 
 # Test that COMMAND runs while the targets are frozen (the module says
 # frozen, a write blocks), between the freeze and the thaw hooks, with
@@ -1056,13 +1056,13 @@ t_run_frozen() {
 		exit 0' sh "$T" "$E4" <"$T/stdin" >"$T/out" 2>"$T/err" || RC=$?
 	expect_rc 0
 	expect_log "10-app freeze" command "10-app thaw"
-	grep -qx "stdout: from stdin" "$T/out" || fail "COMMAND's stdin/stdout not passed through"
-	grep -qx "stderr: here" "$T/err" || fail "COMMAND's stderr not passed through"
+	grep -qx "stdout: from stdin" "$T/out" || case_fail "COMMAND's stdin/stdout not passed through"
+	grep -qx "stderr: here" "$T/err" || case_fail "COMMAND's stderr not passed through"
 	expect_resumed run
 	expect_state idle "after run"
 	expect_writable "$XFS" xfs
 }
-TESTS+=("run: COMMAND sees the set frozen, between the hooks" t_run_frozen)
+ktap_add_case "run: COMMAND sees the set frozen, between the hooks" t_run_frozen
 
 # Test that when the freeze fails COMMAND does not run and the exit code is
 # the pre-script's: 201 (bad target), 204 (already frozen), 206 (a hook
@@ -1081,11 +1081,11 @@ t_run_freeze_fails() {
 	runcmd --target "$E4" -- touch "$T/ran.206"
 	expect_rc 206
 	for c in 201 204 206; do
-		[ ! -e "$T/ran.$c" ] || fail "COMMAND ran although the freeze failed ($c)"
+		[ ! -e "$T/ran.$c" ] || case_fail "COMMAND ran although the freeze failed ($c)"
 	done
 	expect_state idle "after the failed runs"
 }
-TESTS+=("run: freeze fails, COMMAND not run: 201, 204, 206" t_run_freeze_fails)
+ktap_add_case "run: freeze fails, COMMAND not run: 201, 204, 206" t_run_freeze_fails
 
 # Test that a deadline shorter than COMMAND gives 203 (not COMMAND's 3),
 # an ERROR line that says so, the thaw hooks, and everything thawed.
@@ -1098,7 +1098,7 @@ t_run_deadline() {
 	expect_state idle "after run"
 	expect_writable "$E4" after
 }
-TESTS+=("run: auto-thaw while COMMAND runs: 203" t_run_deadline)
+ktap_add_case "run: auto-thaw while COMMAND runs: 203" t_run_deadline
 
 # Test that SIGTERM sent to snapfreeze run reaches COMMAND (its trap's exit
 # status comes back) and the set is thawed after it.
@@ -1110,7 +1110,7 @@ t_run_signal() {
 			while :; do sleep 0.1; done' sh "$T" >"$T/out" 2>"$T/err" </dev/null &
 	pid=$!
 	while [ ! -e "$T/started" ]; do
-		[ "$i" -lt 600 ] || { kill -KILL "$pid"; fail "COMMAND did not start"; }
+		[ "$i" -lt 600 ] || { kill -KILL "$pid"; case_fail "COMMAND did not start"; }
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -1120,7 +1120,7 @@ t_run_signal() {
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ "$i" -ge 600 ]; then
 			kill -KILL $(pgrep -P "$pid") "$pid" 2>/dev/null
-			fail "snapfreeze run still waits 60 s after SIGTERM: not forwarded?"
+			case_fail "snapfreeze run still waits 60 s after SIGTERM: not forwarded?"
 		fi
 		sleep 0.1
 		i=$((i + 1))
@@ -1132,7 +1132,7 @@ t_run_signal() {
 	expect_state idle "after run"
 	expect_writable "$E4" after
 }
-TESTS+=("run: SIGTERM forwarded to COMMAND, then thawed" t_run_signal)
+ktap_add_case "run: SIGTERM forwarded to COMMAND, then thawed" t_run_signal
 
 # lvm with what a guest without udev needs.
 # The guest's root is the host's, read-only: no backup or archive in /etc.
@@ -1147,7 +1147,7 @@ lvm_() { lvm "$@" --config "$LVM_CONF"; }
 #        -> /mnt/sf-lv, the writer
 lvm_setup() {
 	local dev
-	command -v lvm >/dev/null || skip "lvm2 is not installed"
+	command -v lvm >/dev/null || case_skip "lvm2 is not installed"
 	modprobe loop 2>/dev/null || true
 	modprobe dm_snapshot 2>/dev/null || true
 	LVG=sfht$$
@@ -1160,7 +1160,7 @@ lvm_setup() {
 	remember lvm vgremove -f "$LVG" --config "'$LVM_CONF'"
 	lvm_ lvcreate -q -y -L 64M -n data "$LVG" >>"$T/lvm.log" 2>&1
 	lvm_ vgmknodes "$LVG" >/dev/null 2>&1 || dmsetup mknodes
-	[ -b "/dev/$LVG/data" ] || fail "no /dev/$LVG/data after lvcreate"
+	[ -b "/dev/$LVG/data" ] || case_fail "no /dev/$LVG/data after lvcreate"
 	mkfs.ext4 -q -F "/dev/$LVG/data"
 	mkdir -p /mnt/sf-lv
 	mount "/dev/$LVG/data" /mnt/sf-lv
@@ -1189,46 +1189,46 @@ freeze_nests() { [ "$(cat "$SYS/freeze_hold" 2>/dev/null)" != anonymous ]; }
 # freezes the origin itself (dm suspend with lockfs); that freeze must
 # nest on the module's, which kernels up to 6.5 cannot do (the next test).
 t_run_lvm() {
-	freeze_nests || skip "kernel $(uname -r): the module's freeze is anonymous, LVM's own freeze of the origin cannot nest on it (t_run_lvm_nonest)"
+	freeze_nests || case_skip "kernel $(uname -r): the module's freeze is anonymous, LVM's own freeze of the origin cannot nest on it (t_run_lvm_nonest)"
 	lvm_setup
 	# Mounted and written to, the origin's journal needs recovery: that is
 	# what a snapshot without a freeze may catch.
 	dumpe2fs -h "/dev/$LVG/data" 2>/dev/null | grep -q needs_recovery ||
-		fail "the mounted origin does not show needs_recovery: the check below proves nothing"
+		case_fail "the mounted origin does not show needs_recovery: the check below proves nothing"
 	runcmd --timeout "$LONG_S" --target /mnt/sf-lv -- \
 		lvm lvcreate -q -y --snapshot -L 32M -n snap "$LVG/data" --config "$LVM_CONF"
 	expect_rc 0
 	expect_state idle "after run"
 	kill "$WPID"
 	lvm_ vgmknodes "$LVG" >/dev/null 2>&1 || dmsetup mknodes
-	[ -b "/dev/$LVG/snap" ] || fail "no /dev/$LVG/snap"
+	[ -b "/dev/$LVG/snap" ] || case_fail "no /dev/$LVG/snap"
 	if dumpe2fs -h "/dev/$LVG/snap" 2>/dev/null | grep -q needs_recovery; then
-		fail "the snapshot's ext4 needs journal recovery: $(dumpe2fs -h "/dev/$LVG/snap" 2>/dev/null | grep -i features)"
+		case_fail "the snapshot's ext4 needs journal recovery: $(dumpe2fs -h "/dev/$LVG/snap" 2>/dev/null | grep -i features)"
 	fi
-	e2fsck -fn "/dev/$LVG/snap" >"$T/fsck" 2>&1 || fail "e2fsck -fn on the snapshot: $(tail -n 5 "$T/fsck" | tr '\n' ' ')"
+	e2fsck -fn "/dev/$LVG/snap" >"$T/fsck" 2>&1 || case_fail "e2fsck -fn on the snapshot: $(tail -n 5 "$T/fsck" | tr '\n' ' ')"
 }
-TESTS+=("run: lvcreate --snapshot of a written ext4 LV, clean without recovery" t_run_lvm)
+ktap_add_case "run: lvcreate --snapshot of a written ext4 LV, clean without recovery" t_run_lvm
 
 # Test that where LVM's freeze cannot nest on the module's (kernels up to
 # 6.5), lvcreate --snapshot under run fails cleanly: its own exit status
 # comes back, the set is thawed, the origin is not left suspended and its
 # writer goes on.
 t_run_lvm_nonest() {
-	! freeze_nests || skip "kernel $(uname -r): freezes nest, t_run_lvm takes a real snapshot"
+	! freeze_nests || case_skip "kernel $(uname -r): freezes nest, t_run_lvm takes a real snapshot"
 	lvm_setup
 	runcmd --timeout "$LONG_S" --target /mnt/sf-lv -- \
 		lvm lvcreate -q -y --snapshot -L 32M -n snap "$LVG/data" --config "$LVM_CONF"
 	if [ "$RC" = 0 ] || [ "$RC" -ge 128 ]; then
-		fail "lvcreate under run: exit $RC, want lvcreate's failure"
+		case_fail "lvcreate under run: exit $RC, want lvcreate's failure"
 	fi
 	grep -q 'suspend.*busy\|Device or resource busy' "$T/err" ||
-		fail "lvcreate failed otherwise than EBUSY on suspend: $(tr '\n' ' ' <"$T/err")"
+		case_fail "lvcreate failed otherwise than EBUSY on suspend: $(tr '\n' ' ' <"$T/err")"
 	expect_state idle "after run"
 	dmsetup info "$LVG-data" | grep -q '^State: *ACTIVE' ||
-		fail "the origin is left $(dmsetup info "$LVG-data" | grep State)"
+		case_fail "the origin is left $(dmsetup info "$LVG-data" | grep State)"
 	expect_writable /mnt/sf-lv lv
 }
-TESTS+=("run: lvcreate --snapshot where freezes cannot nest: fails cleanly" t_run_lvm_nonest)
+ktap_add_case "run: lvcreate --snapshot where freezes cannot nest: fails cleanly" t_run_lvm_nonest
 
 # Test that status --prometheus is valid text exposition format (parsed by
 # the Prometheus client library), idle and frozen, with a target whose
@@ -1261,7 +1261,7 @@ t_status_prometheus() {
 	# status --json escapes the same path.
 	sf status --json
 	jq -e --arg p "$mnt" '[.targets[].path] | index($p) != null' "$T/out" >/dev/null ||
-		fail "status --json: $(cat "$T/out")"
+		case_fail "status --json: $(cat "$T/out")"
 	post --execution-id "$ID1"
 	expect_rc 0
 
@@ -1301,14 +1301,14 @@ t_status_prometheus() {
 	assert fams["snapfreeze_targets"].samples[0].value == 2
 	print(len(fams), "families")
 	PY
-	[ "$rc" != 77 ] || skip "python3-prometheus-client is not installed"
+	[ "$rc" != 77 ] || case_skip "python3-prometheus-client is not installed"
 	if [ "$rc" != 0 ]; then
 		sed 's/^/#   idle: /' "$T/idle.prom"
 		sed 's/^/#   frozen: /' "$T/frozen.prom"
-		fail "status --prometheus: $(oneline "$(cat "$T/py")")"
+		case_fail "status --prometheus: $(oneline "$(cat "$T/py")")"
 	fi
 }
-TESTS+=("status --prometheus: parsed by prometheus_client, idle and frozen" t_status_prometheus)
+ktap_add_case "status --prometheus: parsed by prometheus_client, idle and frozen" t_status_prometheus
 
 # Test that monitor --json prints one JSON object per event, as it comes:
 # frozen and thawed with the execution id, auto-thawed with the reason,
@@ -1323,7 +1323,7 @@ t_monitor_json() {
 	expect_rc 0
 	# Flushed per line: the event is there before anything else happens.
 	while ! grep -q '"frozen"' "$T/events"; do
-		[ "$i" -lt 100 ] || fail "no frozen event within 10 s: $(cat "$T/events")"
+		[ "$i" -lt 100 ] || case_fail "no frozen event within 10 s: $(cat "$T/events")"
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -1345,7 +1345,7 @@ t_monitor_json() {
 	wait_state auto-thawed 30
 	sleep 1
 	kill "$mpid"
-	python3 - "$T/events" "$ID1" "$ID2" <<-'PY' || fail "monitor --json: $(cat "$T/events")"
+	python3 - "$T/events" "$ID1" "$ID2" <<-'PY' || case_fail "monitor --json: $(cat "$T/events")"
 	import json, sys
 	evs = [json.loads(l) for l in open(sys.argv[1])]
 	keys = {"time", "event", "execution_id", "thaw_reason", "errno", "error", "held_by_other"}
@@ -1368,7 +1368,7 @@ t_monitor_json() {
 	print(len(evs), "events")
 	PY
 }
-TESTS+=("monitor --json: one JSON object per event line" t_monitor_json)
+ktap_add_case "monitor --json: one JSON object per event line" t_monitor_json
 
 # --- where the scheduler meets the helper (issues 18 and 24)
 
@@ -1387,7 +1387,7 @@ bg_rc() {
 	while kill -0 "$1" 2>/dev/null; do
 		if [ "$i" -ge $((CALL_S * 10)) ]; then
 			kill -KILL "$1"
-			fail "a background helper still ran after $CALL_S s"
+			case_fail "a background helper still ran after $CALL_S s"
 		fi
 		sleep 0.1
 		i=$((i + 1))
@@ -1400,7 +1400,7 @@ bg_rc() {
 wait_log() {
 	local i=0
 	until grep -qx "$1" "$T/log" 2>/dev/null; do
-		[ "$i" -lt $(($2 * 10)) ] || fail "no hook call '$1' within $2 s"
+		[ "$i" -lt $(($2 * 10)) ] || case_fail "no hook call '$1' within $2 s"
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -1427,7 +1427,7 @@ t_overlap_post() {
 	cp "$T/out" "$T/post.out"
 	local post_rc=$RC
 	bg_rc "$pid"
-	[ "$RC" = 0 ] || fail "the first pre-script exited $RC: $(cat "$T/pre.out")"
+	[ "$RC" = 0 ] || case_fail "the first pre-script exited $RC: $(cat "$T/pre.out")"
 	RC=$post_rc
 	cp "$T/post.out" "$T/out"
 	CALL="post-script (while the pre-script ran its hooks)"
@@ -1438,7 +1438,7 @@ t_overlap_post() {
 	expect_log "10-app freeze" "10-app thaw"
 	expect_writable "$E4" e4
 }
-TESTS+=("overlap: post-script during a pre-script's hooks waits, then thaws" t_overlap_post)
+ktap_add_case "overlap: post-script during a pre-script's hooks waits, then thaws" t_overlap_post
 
 # Test the second caller's answers: a post-script whose budget runs out
 # waiting does nothing and exits 202 (DLM retries it, and the retry
@@ -1460,16 +1460,16 @@ t_overlap_budget() {
 	expect_rc 204
 	expect_out INFO "waiting for the host-wide lock"
 	bg_rc "$pid"
-	[ "$RC" = 0 ] || fail "the first pre-script exited $RC: $(cat "$T/pre.out")"
+	[ "$RC" = 0 ] || case_fail "the first pre-script exited $RC: $(cat "$T/pre.out")"
 	expect_state frozen "after the first pre-script"
-	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "execution_id $(cat "$SYS/execution_id")"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || case_fail "execution_id $(cat "$SYS/execution_id")"
 	# The scheduler's retry of the post-script.
 	post --execution-id "$ID1"
 	expect_rc 0
 	expect_log "10-app freeze" "10-app thaw"
 	expect_state idle "after the retried post-script"
 }
-TESTS+=("overlap: a post-script out of budget 202 (retry thaws), a second pre-script 204" t_overlap_budget)
+ktap_add_case "overlap: a post-script out of budget 202 (retry thaws), a second pre-script 204" t_overlap_budget
 
 # Test that a configuration file that went bad after the pre-script does
 # not stop the post-script: it warns and thaws (defect 2).
@@ -1492,7 +1492,7 @@ t_post_bad_config() {
 	expect_rc 1
 	expect_state idle "after the refused pre-script"
 }
-TESTS+=("post-script with a configuration file that went bad: warns, thaws, 0" t_post_bad_config)
+ktap_add_case "post-script with a configuration file that went bad: warns, thaws, 0" t_post_bad_config
 
 # Test the one time budget: a freeze hook slower than the budget is
 # stopped when it runs out (not at hook_timeout), a rollback thaw hook
@@ -1517,7 +1517,7 @@ t_budget_hooks() {
 	chmod 755 "$T/hooks/10-a" "$T/hooks/20-slow"
 	start=$(now_s)
 	pre --execution-id "$ID1" --timeout 7 --budget 3 --target "$E4"
-	took_lt "$start" 12 || fail "pre-script took $(awk -v a="$start" -v b="$(now_s)" 'BEGIN { print b - a }') s with --budget 3 and rollback_timeout 2"
+	took_lt "$start" 12 || case_fail "pre-script took $(awk -v a="$start" -v b="$(now_s)" 'BEGIN { print b - a }') s with --budget 3 and rollback_timeout 2"
 	now=$(date +%s)
 	expect_rc 201
 	expect_out ERROR "time budget of 3 s \(--budget\) was used up before the freeze could start.*20-slow"
@@ -1530,19 +1530,19 @@ t_budget_hooks() {
 	timeout=$(sed -n 's/^SNAPFREEZE_TIMEOUT=//p' "$T/env.20-slow")
 	by=$(sed -n 's/^SNAPFREEZE_AUTO_THAW_BY=//p' "$T/env.20-slow")
 	[ "$helper" = "$(readlink -f "$HELPER")" ] ||
-		fail "SNAPFREEZE_HELPER '$helper', want $(readlink -f "$HELPER")"
+		case_fail "SNAPFREEZE_HELPER '$helper', want $(readlink -f "$HELPER")"
 	if ! [ "${left:-0}" -gt 0 ] || ! [ "$left" -le 3000 ]; then
-		fail "SNAPFREEZE_HOOK_TIME_LEFT_MS '$left', want 1..3000"
+		case_fail "SNAPFREEZE_HOOK_TIME_LEFT_MS '$left', want 1..3000"
 	fi
 	if ! [ "${deadline:-0}" -le "$now" ] || ! [ "$deadline" -ge $((now - 12)) ]; then
-		fail "SNAPFREEZE_HOOK_DEADLINE '$deadline' (now $now)"
+		case_fail "SNAPFREEZE_HOOK_DEADLINE '$deadline' (now $now)"
 	fi
-	[ "$timeout" = 7 ] || fail "SNAPFREEZE_TIMEOUT '$timeout', want 7"
+	[ "$timeout" = 7 ] || case_fail "SNAPFREEZE_TIMEOUT '$timeout', want 7"
 	if ! [ "$((by - deadline))" -ge 7 ] || ! [ "$((by - deadline))" -le 9 ]; then
-		fail "SNAPFREEZE_AUTO_THAW_BY '$by' is not the budget's end + 7 s (hook deadline $deadline)"
+		case_fail "SNAPFREEZE_AUTO_THAW_BY '$by' is not the budget's end + 7 s (hook deadline $deadline)"
 	fi
 }
-TESTS+=("one budget: hooks stopped when it runs out, rollback bounded, deadlines exported" t_budget_hooks)
+ktap_add_case "one budget: hooks stopped when it runs out, rollback bounded, deadlines exported" t_budget_hooks
 
 # Test that SIGTERM during a pre-script's hooks rolls back (the hooks
 # before get thaw) and exits 201, and that SIGTERM during a post-script
@@ -1588,7 +1588,7 @@ t_signal_rollback() {
 	expect_log "10-a freeze" "30-slowthaw freeze" "30-slowthaw thaw" "10-a thaw"
 	expect_state idle "after post-script"
 }
-TESTS+=("signals: SIGTERM rolls a pre-script back (201); post-script finishes its thaw" t_signal_rollback)
+ktap_add_case "signals: SIGTERM rolls a pre-script back (201); post-script finishes its thaw" t_signal_rollback
 
 # Test how hooks are run: a hook stopped at its limit takes its children
 # with it (its own process group); it gets stdin from /dev/null and
@@ -1622,15 +1622,15 @@ os.execv(sys.argv[1], sys.argv[1:])' "$HELPER" pre-script --hooks-dir "$T/hooks"
 	pid=$(cat "$T/bgpid")
 	remember kill -KILL "$pid"
 	sleep 0.5
-	! kill -0 "$pid" 2>/dev/null || fail "the hook's child (pid $pid) outlived the hook's time limit"
-	[ "$(cat "$T/stdin.freeze")" = /dev/null ] || fail "the hook's stdin is $(cat "$T/stdin.freeze")"
-	[ "$(cat "$T/stdin.thaw")" = /dev/null ] || fail "the thaw hook's stdin is $(cat "$T/stdin.thaw" 2>/dev/null)"
+	! kill -0 "$pid" 2>/dev/null || case_fail "the hook's child (pid $pid) outlived the hook's time limit"
+	[ "$(cat "$T/stdin.freeze")" = /dev/null ] || case_fail "the hook's stdin is $(cat "$T/stdin.freeze")"
+	[ "$(cat "$T/stdin.thaw")" = /dev/null ] || case_fail "the thaw hook's stdin is $(cat "$T/stdin.thaw" 2>/dev/null)"
 	awk '/^SigIgn:/ { m = strtonum("0x" $2); if (and(m, 0x1000) || and(m, 0x10000)) exit 1 }
 	     /^SigBlk:/ { if (strtonum("0x" $2)) exit 1 }' "$T/sig.freeze" ||
-		fail "the hook's signals: $(oneline "$(cat "$T/sig.freeze")") (SIGPIPE or SIGCHLD ignored, or signals blocked)"
+		case_fail "the hook's signals: $(oneline "$(cat "$T/sig.freeze")") (SIGPIPE or SIGCHLD ignored, or signals blocked)"
 	expect_state idle "after"
 }
-TESTS+=("hooks: own process group stopped as one, stdin /dev/null, default signals" t_hook_processes)
+ktap_add_case "hooks: own process group stopped as one, stdin /dev/null, default signals" t_hook_processes
 
 # Test that hooks run as root are checked as sshd and cron check files:
 # not root's, or writable by others (through a symlink too), hook or
@@ -1643,7 +1643,7 @@ t_hook_perms() {
 	pre --target "$E4"
 	expect_rc 201
 	expect_out ERROR "hook .*10-a: .*writable by others"
-	[ ! -e "$T/log" ] || fail "a hook ran: $(cat "$T/log")"
+	[ ! -e "$T/log" ] || case_fail "a hook ran: $(cat "$T/log")"
 	expect_state idle "after a refused hook"
 	chmod 755 "$T/hooks/10-a"
 	chown 65534 "$T/hooks/10-a"
@@ -1665,7 +1665,7 @@ t_hook_perms() {
 	expect_rc 201
 	expect_out ERROR "hooks directory .*writable by others"
 	chmod 755 "$T/hooks"
-	[ ! -e "$T/log" ] || fail "a hook ran: $(cat "$T/log")"
+	[ ! -e "$T/log" ] || case_fail "a hook ran: $(cat "$T/log")"
 	# dry-run names what it skips.
 	ln -s "$T/nowhere" "$T/hooks/30-dangling"
 	mkhook 40-noexec
@@ -1690,7 +1690,7 @@ t_hook_perms() {
 	expect_out ERROR "writable by others"
 	expect_state idle "after"
 }
-TESTS+=("hooks and config checked like sshd: owner and mode, dry-run lists skips" t_hook_perms)
+ktap_add_case "hooks and config checked like sshd: owner and mode, dry-run lists skips" t_hook_perms
 
 # Test that the default plan leaves out a filesystem holding the SSM
 # agent's directories or the persistent journal, says so, and that
@@ -1704,7 +1704,7 @@ t_keep_thawed() {
 	dry
 	expect_rc 0
 	expect_out INFO "skipping $E4B .*holds /var/log/amazon/ssm: the SSM agent"
-	! grep -q "would freeze $E4B " "$T/out" || fail "the default plan freezes $E4B"
+	! grep -q "would freeze $E4B " "$T/out" || case_fail "the default plan freezes $E4B"
 	expect_out INFO "would freeze $E4 "
 	dry --target "$E4B"
 	expect_rc 0
@@ -1721,7 +1721,7 @@ t_keep_thawed() {
 	expect_rc 0
 	expect_out INFO "would freeze $E4B "
 }
-TESTS+=("default plan: the SSM agent's and the journal's filesystems left out" t_keep_thawed)
+ktap_add_case "default plan: the SSM agent's and the journal's filesystems left out" t_keep_thawed
 
 # Test that a process answering fanotify permission events (what fapolicyd
 # does) is named, with what the deadline does about it (defect 9).
@@ -1751,8 +1751,8 @@ t_fanotify() {
 	pid=$!
 	remember kill "$pid"
 	until [ -e "$T/fan.ready" ]; do
-		kill -0 "$pid" 2>/dev/null || fail "the fanotify listener did not start: $(cat "$T/fan.log")"
-		[ "$i" -lt 600 ] || fail "the fanotify listener did not start in 60 s"
+		kill -0 "$pid" 2>/dev/null || case_fail "the fanotify listener did not start: $(cat "$T/fan.log")"
+		[ "$i" -lt 600 ] || case_fail "the fanotify listener did not start in 60 s"
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -1761,7 +1761,7 @@ t_fanotify() {
 	expect_out INFO "warning: python3 \(pid $pid\) answers fanotify permission events.*auto-thaw deadline"
 	kill "$pid"
 }
-TESTS+=("fanotify permission listeners are named" t_fanotify)
+ktap_add_case "fanotify permission listeners are named" t_fanotify
 
 # Test that execution ids compare without regard to case: sent in lower
 # case, and a post-script in another case thaws (defect 10).
@@ -1770,7 +1770,7 @@ t_id_case() {
 	up=$(echo "$ID1" | tr a-f A-F)
 	pre --execution-id "$up" --timeout "$LONG_S" --target "$E4"
 	expect_rc 0
-	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || fail "execution_id '$(cat "$SYS/execution_id")', want $ID1"
+	[ "$(cat "$SYS/execution_id")" = "$ID1" ] || case_fail "execution_id '$(cat "$SYS/execution_id")', want $ID1"
 	post --execution-id "$ID1"
 	expect_rc 0
 	pre --execution-id "$ID1" --timeout "$LONG_S" --target "$E4"
@@ -1779,7 +1779,7 @@ t_id_case() {
 	expect_rc 0
 	expect_state idle "after"
 }
-TESTS+=("execution ids in any case: stored in lower case, post-script thaws" t_id_case)
+ktap_add_case "execution ids in any case: stored in lower case, post-script thaws" t_id_case
 
 # Test the output a program reads: --json and --prometheus never an ERROR
 # line (a JSON error object, snapfreeze_up 0); times in UTC, RFC 3339; one
@@ -1805,42 +1805,42 @@ t_outputs() {
 	expect_rc 0
 	sleep 1
 	grep -Eq "^<30>snapfreeze\[[0-9]+\]: pre-script exit code 0, execution id $ID1, runtime [0-9]+ ms: froze 1 filesystem" "$T/journal" ||
-		fail "journal: $(oneline "$(cat "$T/journal" 2>/dev/null)")"
+		case_fail "journal: $(oneline "$(cat "$T/journal" 2>/dev/null)")"
 	grep -Eq "post-script exit code 0, execution id $ID1, .*thawed 1 filesystem" "$T/journal" ||
-		fail "journal: $(oneline "$(cat "$T/journal" 2>/dev/null)")"
+		case_fail "journal: $(oneline "$(cat "$T/journal" 2>/dev/null)")"
 	sf pre-script --help
 	expect_rc 0
-	grep -q '^Usage:' "$T/out" || fail "pre-script --help: $(head -n 2 "$T/out")"
+	grep -q '^Usage:' "$T/out" || case_fail "pre-script --help: $(head -n 2 "$T/out")"
 	# Without the module (and no way to load it): errors in the format
 	# asked for.  Where the module is installed, the helper loads it.
-	modprobe -n -q snapfreeze 2>/dev/null && skip "the module is installed: it cannot be missing"
+	modprobe -n -q snapfreeze 2>/dev/null && case_skip "the module is installed: it cannot be missing"
 	kmp=$(cat /proc/sys/kernel/modprobe)
 	remember "echo '$kmp' >/proc/sys/kernel/modprobe"
 	echo /bin/false >/proc/sys/kernel/modprobe
-	rmmod snapfreeze || fail "cannot rmmod snapfreeze"
+	rmmod snapfreeze || case_fail "cannot rmmod snapfreeze"
 	sf status --json
 	expect_rc 206
-	! grep -q '^ERROR' "$T/out" || fail "status --json printed an ERROR line"
-	jq -e '.error | test("module")' "$T/out" >/dev/null || fail "status --json: $(cat "$T/out")"
+	! grep -q '^ERROR' "$T/out" || case_fail "status --json printed an ERROR line"
+	jq -e '.error | test("module")' "$T/out" >/dev/null || case_fail "status --json: $(cat "$T/out")"
 	sf status --prometheus
 	expect_rc 206
-	! grep -q '^ERROR' "$T/out" || fail "status --prometheus printed an ERROR line"
-	grep -qx 'snapfreeze_up 0' "$T/out" || fail "status --prometheus: $(oneline "$(cat "$T/out")")"
+	! grep -q '^ERROR' "$T/out" || case_fail "status --prometheus printed an ERROR line"
+	grep -qx 'snapfreeze_up 0' "$T/out" || case_fail "status --prometheus: $(oneline "$(cat "$T/out")")"
 	sf monitor --json
 	expect_rc 206
-	jq -e '.error' "$T/out" >/dev/null || fail "monitor --json: $(cat "$T/out")"
-	insmod "$MODULE" || fail "cannot insmod $MODULE again"
+	jq -e '.error' "$T/out" >/dev/null || case_fail "monitor --json: $(cat "$T/out")"
+	insmod "$MODULE" || case_fail "cannot insmod $MODULE again"
 	sf status --prometheus
 	expect_rc 0
-	grep -qx 'snapfreeze_up 1' "$T/out" || fail "status --prometheus: no snapfreeze_up 1"
+	grep -qx 'snapfreeze_up 1' "$T/out" || case_fail "status --prometheus: no snapfreeze_up 1"
 }
-TESTS+=("outputs: JSON/Prometheus errors, UTC times, journal line, pre-script --help" t_outputs)
+ktap_add_case "outputs: JSON/Prometheus errors, UTC times, journal line, pre-script --help" t_outputs
 
 # wait_for_file FILE: FILE appears within 60 s.
 wait_for_file() {
 	local i=0
 	until [ -e "$1" ]; do
-		[ "$i" -lt 600 ] || fail "$1 did not appear within 60 s"
+		[ "$i" -lt 600 ] || case_fail "$1 did not appear within 60 s"
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -1849,22 +1849,21 @@ wait_for_file() {
 # --- main
 
 if [ ! -x "$HELPER" ]; then
-	runner_bail "helper_test: $HELPER is not built"
-	exit 1
+	ktap_print_header
+	ktap_exit_fail_msg "helper_test: $HELPER is not built"
 fi
 if [ ! -d "$SYS" ]; then
-	runner_bail "helper_test: the snapfreeze module is not loaded ($SYS missing)"
-	exit 1
+	ktap_print_header
+	ktap_exit_fail_msg "helper_test: the snapfreeze module is not loaded ($SYS missing)"
 fi
 for m in "$E4" "$E4B" "$XFS" "$BTRFS"; do
 	if ! mountpoint -q "$m"; then
-		runner_bail "helper_test: $m is not mounted"
-		exit 1
+		ktap_print_header
+		ktap_exit_fail_msg "helper_test: $m is not mounted"
 	fi
 done
 
 # What the tests find out once for all of them.
 HT_RUN=$(mktemp -d /tmp/sf-ht-run.XXXXXX)
 trap 'rm -rf "$HT_RUN"' EXIT
-# shellcheck disable=SC2086 # the names are the arguments
-runner_main ${SF_HT_ONLY:-}
+ktap_run_cases

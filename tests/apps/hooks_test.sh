@@ -14,19 +14,17 @@
 #     run/         SNAPFREEZE_RUN_DIR: the hooks' state (/run/snapfreeze)
 #     iris/ hana/  the stand-ins' state: calls, frozen-NAME, prepared, catalog
 #
-#   tests/apps/hooks_test.sh [--plan]
+#   tests/apps/hooks_test.sh
 # Functions called through traps look unreachable to shellcheck; the
 # conditions given to check are expanded by eval:
 # shellcheck disable=SC2317,SC2016
 set -u
-if [ "${1:-}" = --plan ]; then
-	grep -c '^t_[a-z0-9_]*$' "$0"
-	exit 0
-fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/apps/lib.sh
 . "$REPO/tests/apps/lib.sh"
+ktap_print_header
+ktap_set_plan "$(grep -c '^t_[a-z0-9_]*$' "$0")"
 T=$(mktemp -d /tmp/sf-hooks-test.XXXXXX)
 NAMER=
 cleanup() {
@@ -57,10 +55,10 @@ check() { # NAME CONDITION...
 	local name=$1
 	shift
 	if "$@"; then
-		pass "$name"
+		ktap_test_pass "$name"
 	else
-		fail "$name"
-		diag "exit $RC: $OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "exit $RC: $OUT"
 		diag_file "$T/iris/calls" 10
 		diag_file "$T/hana/calls" 10
 	fi
@@ -371,3 +369,4 @@ t_settings_owner
 t_iris_deadline
 t_iris_watchdog
 t_hana_auto_thawed
+ktap_finished

@@ -2,24 +2,20 @@
 # shellcheck shell=bash
 #
 # Shared by the tests of the application hooks (tests/apps/), host side and
-# guest side.  Results are printed unnumbered, "ok - NAME", "not ok - NAME"
-# or "ok - NAME # SKIP WHY", with "# ..." diagnostics; tests/apps/run
-# numbers them into one KTAP stream and counts them.
+# guest side.  Results through tests/lib/ktap.sh.
 
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 HOOKS=$REPO/hooks
 HELPER=${SF_HELPER:-$REPO/user/snapfreeze}
 SYS=/sys/kernel/snapfreeze
 
-diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
-pass() { printf 'ok - %s\n' "$*"; }
-fail() { printf 'not ok - %s\n' "$*"; }
-skip() { printf 'ok - %s # SKIP %s\n' "$1" "$2"; }
+# shellcheck source=tests/lib/ktap.sh
+. "$REPO/tests/lib/ktap.sh"
 
 # A file's lines as diagnostics, at most the last N (default 40).
 diag_file() { # FILE [N]
 	[ -s "$1" ] || return 0
-	tail -n "${2:-40}" "$1" | sed 's/^/#   /'
+	ktap_print_msg "$(tail -n "${2:-40}" "$1" | sed 's/^/  /')"
 }
 
 # Wait up to SECONDS for a command to succeed, polling every 0.2 s.
@@ -110,9 +106,9 @@ freeze_rounds() { # APP HOW PROVES
 	for ((k = 1; k <= ROUNDS; k++)); do
 		round freeze "$k"
 		if [ "$VERDICT" = good ]; then
-			pass "$1: round $k with freeze ($2): $3"
+			ktap_test_pass "$1: round $k with freeze ($2): $3"
 		else
-			fail "$1: round $k with freeze: $3"
+			ktap_test_fail "$1: round $k with freeze: $3"
 		fi
 		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
 	done
@@ -125,13 +121,13 @@ control_rounds() { # APP
 	for ((k = 1; k <= ROUNDS; k++)); do
 		round control "$k"
 		[ "$VERDICT" = good ] || bad=$((bad + 1))
-		diag "control round $k: $VERDICT"
+		ktap_print_msg "control round $k: $VERDICT"
 		printf '%s\n' "${DETAIL[@]}" | sed 's/^/#   /'
 	done
-	diag "RESULT $1 control: $bad of $ROUNDS copies without freeze were bad"
+	ktap_print_msg "RESULT $1 control: $bad of $ROUNDS copies without freeze were bad"
 	if [ "$bad" -gt 0 ]; then
-		pass "$1: control without freeze: $bad of $ROUNDS copies were bad, so the test can fail"
+		ktap_test_pass "$1: control without freeze: $bad of $ROUNDS copies were bad, so the test can fail"
 	else
-		fail "$1: control without freeze: no copy was bad, so the rounds with freeze prove nothing"
+		ktap_test_fail "$1: control without freeze: no copy was bad, so the rounds with freeze prove nothing"
 	fi
 }

@@ -26,23 +26,21 @@
 # sum to 20000000, and every account's balance is 1000 plus what the moves
 # brought it minus what they took.
 #
-#   tests/apps/mariadb-guest.sh [--plan]
+#   tests/apps/mariadb-guest.sh
 #   SF_APPS_ROUNDS, SF_APPS_SPACING, SF_APPS_SIG: from tests/apps/vm-proof
 # Functions called through traps and wait_for look unreachable to it:
 # shellcheck disable=SC2317
 set -u
 ROUNDS=${SF_APPS_ROUNDS:-5}
 SPACING=${SF_APPS_SPACING:-4}
-if [ "${1:-}" = --plan ]; then
-	# setup, 5 lock tests, 5 issue 18/24 tests, ROUNDS with freezing,
-	# control, stopped
-	echo $((ROUNDS + 13))
-	exit 0
-fi
 
 REPO=$PWD
 # shellcheck source=tests/apps/lib.sh
 . "$REPO/tests/apps/lib.sh"
+ktap_print_header
+# setup, 5 lock tests, 5 issue 18/24 tests, ROUNDS with freezing, control,
+# stopped
+ktap_set_plan $((ROUNDS + 13))
 T=/tmp/sf-apps
 HD=$T/hooks
 STATE=/run/snapfreeze/mysql
@@ -127,7 +125,7 @@ SQL
 t_setup() {
 	local name="mariadb: MariaDB on two disks, root over unix_socket as Debian installs it; dry-run reaches it through the hook"
 	if ! setup; then
-		fail "$name"
+		ktap_test_fail "$name"
 		diag_file "$T/install.log"
 		diag_file /run/mysqld/error.log
 		diag_file "$T/schema.log"
@@ -135,12 +133,12 @@ t_setup() {
 	fi
 	sf dry-run --target /mnt/mydata --target /mnt/mylog --hooks-dir "$HD" --config "$ROUND_CONF"
 	if [ "$RC" = 0 ] && grep -q "freeze would hold BACKUP STAGE BLOCK_COMMIT" <<<"$OUT"; then
-		pass "$name"
-		diag "$(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
+		ktap_test_pass "$name"
+		ktap_print_msg "$(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
 	else
-		fail "$name"
-		diag "dry-run exit $RC"
-		diag "$OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "dry-run exit $RC"
+		ktap_print_msg "$OUT"
 	fi
 }
 
@@ -182,24 +180,24 @@ t_lock_until_post() { # backup-stage | ftwrl
 	local ok=1 s pl
 	SNAPFREEZE_MYSQL_LOCK=$1 pre_scratch
 	[ "$RC" = 0 ] && grep -q "$kind held by session" <<<"$OUT" || ok=0
-	diag "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
-	[ "$RC" = 0 ] || diag "$OUT"
+	ktap_print_msg "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
+	[ "$RC" = 0 ] || ktap_print_msg "$OUT"
 	s=$(session_of_hook)
 	write_start
 	sleep 3
 	pl=$(plist)
-	diag "process list while frozen:"
-	diag "$pl"
+	ktap_print_msg "process list while frozen:"
+	ktap_print_msg "$pl"
 	written && ok=0
 	grep -q "^$s " <<<"$pl" && grep -Eq "Waiting for (backup|global read) lock" <<<"$pl" || ok=0
 	post_scratch
 	[ "$RC" = 0 ] || ok=0
 	wait_for 15 written || ok=0
-	diag "post-script exit $RC; the write completed: $(written && echo yes || echo no)"
+	ktap_print_msg "post-script exit $RC; the write completed: $(written && echo yes || echo no)"
 	alive "$(holder)" && ok=0
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "$OUT"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "$OUT"
 	fi
 }
 
@@ -216,16 +214,16 @@ t_lock_until_auto_thaw() {
 	sleep 2
 	written && ok=0
 	wait_for 30 written || ok=0
-	diag "the write completed after $((SECONDS - t)) s; state $(sf_state); holder $h alive: $(alive "$h" && echo yes || echo no)"
+	ktap_print_msg "the write completed after $((SECONDS - t)) s; state $(sf_state); holder $h alive: $(alive "$h" && echo yes || echo no)"
 	diag_file "$STATE/holder.log" 5
 	alive "$h" && ok=0
 	grep -q "released .* on the kernel's auto-thaw" "$STATE/holder.log" || ok=0
 	post_scratch
 	[ "$RC" = 203 ] || ok=0
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "post-script exit $RC"
-		diag "$OUT"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "post-script exit $RC"
+		ktap_print_msg "$OUT"
 	fi
 }
 
@@ -243,13 +241,13 @@ t_kill_holder() {
 	kill -9 "$h"
 	t=$SECONDS
 	wait_for 15 written || ok=0
-	diag "killed holder $h; the write completed after $((SECONDS - t)) s"
+	ktap_print_msg "killed holder $h; the write completed after $((SECONDS - t)) s"
 	wait_for 10 session_gone "$s" || ok=0
 	post_scratch
 	[ "$RC" = 202 ] && grep -q "ended without releasing" <<<"$OUT" || ok=0
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "$OUT"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "$OUT"
 	fi
 }
 
@@ -267,21 +265,21 @@ t_not_ready() {
 	wait_for 20 grep -q blocker-locked "$T/blocker.out"
 	SNAPFREEZE_MYSQL_LOCK_WAIT=3 pre_scratch
 	[ "$RC" = 206 ] || ok=0
-	diag "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
+	ktap_print_msg "pre-script exit $RC: $(grep 'hook 10-mysql' <<<"$OUT" | head -n 1)"
 	[ "$(sf_state)" != frozen ] && touch /mnt/scratch/w1 || ok=0
 	# The blocker's session alone (the hook's may take a moment to go).
 	wait_for 10 sessions_are 1 || ok=0
 	pl=$(plist)
-	diag "$pl"
+	ktap_print_msg "$pl"
 	diag_file "$T/blocker.out"
 	exec 9>&-
 	wait "$BLOCKER"
 	BLOCKER=
 	write_start
 	wait_for 15 written || ok=0
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "$OUT"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "$OUT"
 	fi
 }
 
@@ -302,12 +300,12 @@ t_volumes() {
 	[ "$(sf_state)" != frozen ] || ok=0
 	sessions_are 0 || ok=0
 	if [ "$ok" = 1 ]; then
-		pass "$name"
-		diag "$(grep 'not in the freeze set' <<<"$out" | head -n 2)"
+		ktap_test_pass "$name"
+		ktap_print_msg "$(grep 'not in the freeze set' <<<"$out" | head -n 2)"
 	else
-		fail "$name"
-		diag "dry-run: $out"
-		diag "pre-script exit $RC: $OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "dry-run: $out"
+		ktap_print_msg "pre-script exit $RC: $OUT"
 		sf post-script --hooks-dir "$HD" --config "$ROUND_CONF"
 	fi
 }
@@ -321,7 +319,7 @@ t_fifos_lost_lock() {
 	pre_scratch
 	[ "$RC" = 0 ] || ok=0
 	modes=$(stat -c '%a %n' "$STATE" "$STATE"/events "$STATE"/reply "$STATE"/session "$STATE"/holder.log 2>&1)
-	diag "$modes"
+	ktap_print_msg "$modes"
 	[ "$(stat -c %a "$STATE")" = 700 ] || ok=0
 	for f in events reply session; do
 		[ "$(stat -c %a "$STATE/$f")" = 600 ] || ok=0
@@ -331,9 +329,9 @@ t_fifos_lost_lock() {
 	wait_for 10 session_gone "$s" || ok=0
 	post_scratch
 	[ "$RC" = 202 ] && grep -q "not held to the end" <<<"$OUT" || ok=0
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "post-script exit $RC: $OUT"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "post-script exit $RC: $OUT"
 	fi
 }
 
@@ -351,7 +349,7 @@ t_auto_thaw_abs_path() {
 		--hooks-dir "$HD" --config "$ROUND_CONF" --timeout 4 2>&1) || RC=$?
 	t0=$(date +%s.%N)
 	[ "$RC" = 0 ] || ok=0
-	command -v snapfreeze >/dev/null && diag "snapfreeze is on the guest's PATH: $(command -v snapfreeze)"
+	command -v snapfreeze >/dev/null && ktap_print_msg "snapfreeze is on the guest's PATH: $(command -v snapfreeze)"
 	# The lock's release is timed by the holder's own log line (whole
 	# seconds, UTC), not by a new client's write: under TCG on a loaded
 	# host starting a client alone can take seconds.  The write then
@@ -361,14 +359,14 @@ t_auto_thaw_abs_path() {
 	rel=$(sed -n "s/^\([0-9TZ:-]*\) released .* on the kernel's auto-thaw.*/\1/p" "$STATE/holder.log" 2>/dev/null | tail -n 1)
 	rel=$(date -u -d "${rel:-none}" +%s 2>/dev/null) || rel=
 	took=$(awk -v a="$t0" -v b="${rel:-0}" 'BEGIN { printf "%d", b - int(a) }')
-	diag "the holder released the lock ${rel:+$took s after pre-script returned}${rel:-at no time it logged}; the write completed: $(written && echo yes || echo no); holder: $(tail -n 1 "$STATE/holder.log" 2>/dev/null)"
+	ktap_print_msg "the holder released the lock ${rel:+$took s after pre-script returned}${rel:-at no time it logged}; the write completed: $(written && echo yes || echo no); holder: $(tail -n 1 "$STATE/holder.log" 2>/dev/null)"
 	[ -n "$rel" ] && [ "$took" -le 6 ] || ok=0
 	post_scratch
 	[ "$RC" = 203 ] || ok=0
 	rm -rf /tmp/sfabs
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "$OUT"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "$OUT"
 		diag_file "$STATE/holder.log"
 	fi
 }
@@ -387,11 +385,11 @@ t_monitor_fails() {
 	write_start
 	wait_for 15 written || ok=0
 	wait_for 10 sessions_are 0 || ok=0
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "pre-script exit $RC, state $(sf_state)"
-		diag "$OUT"
-		diag "$(plist)"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "pre-script exit $RC, state $(sf_state)"
+		ktap_print_msg "$OUT"
+		ktap_print_msg "$(plist)"
 		sf post-script --hooks-dir "$HD" --config "$ROUND_CONF"
 	fi
 }
@@ -418,10 +416,10 @@ t_overlap() {
 	wait_for 10 sessions_are 0 || ok=0
 	write_start
 	wait_for 15 written || ok=0
-	if [ "$ok" = 1 ]; then pass "$name"; else
-		fail "$name"
-		diag "post-script exit $RC, state $(sf_state)"
-		diag "$OUT"
+	if [ "$ok" = 1 ]; then ktap_test_pass "$name"; else
+		ktap_test_fail "$name"
+		ktap_print_msg "post-script exit $RC, state $(sf_state)"
+		ktap_print_msg "$OUT"
 		diag_file "$T/overlap-pre.out"
 	fi
 }
@@ -566,15 +564,15 @@ t_stopped() {
 	post_scratch
 	if [ "$rc" = 0 ] && [ "$(grep -c 'INFO: \[hook 10-mysql\]' <<<"$out")" = 1 ] &&
 		grep -q "installed but not running: nothing to do" <<<"$out"; then
-		pass "$name"
+		ktap_test_pass "$name"
 	else
-		fail "$name"
-		diag "pre-script exit $rc"
-		diag "$out"
+		ktap_test_fail "$name"
+		ktap_print_msg "pre-script exit $rc"
+		ktap_print_msg "$out"
 	fi
 }
 
-echo "# mariadb-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
+ktap_print_msg "mariadb-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
 if t_setup; then
 	t_lock_until_post backup-stage
 	t_lock_until_post ftwrl
@@ -591,4 +589,4 @@ if t_setup; then
 	control_rounds mariadb
 	t_stopped
 fi
-exit 0
+ktap_finished

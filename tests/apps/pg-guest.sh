@@ -23,23 +23,20 @@
 # history's deltas).  The control proves that the copies can be bad: at
 # least one control round must fail.
 #
-#   tests/apps/pg-guest.sh [--plan]
+#   tests/apps/pg-guest.sh
 #   SF_APPS_ROUNDS, SF_APPS_SPACING, SF_APPS_SIG: from tests/apps/vm-proof
 # Functions called through traps and wait_for look unreachable to it:
 # shellcheck disable=SC2317
 set -u
 ROUNDS=${SF_APPS_ROUNDS:-5}
 SPACING=${SF_APPS_SPACING:-4}
-if [ "${1:-}" = --plan ]; then
-	# setup, volumes, ROUNDS with freezing, control, 3 stand-in, all
-	# idle, not installed, not ready
-	echo $((ROUNDS + 9))
-	exit 0
-fi
-
 REPO=$PWD
 # shellcheck source=tests/apps/lib.sh
 . "$REPO/tests/apps/lib.sh"
+ktap_print_header
+# setup, volumes, ROUNDS with freezing, control, 3 stand-in, all idle, not
+# installed, not ready
+ktap_set_plan $((ROUNDS + 9))
 T=/tmp/sf-apps
 HD=$T/hooks
 mkdir -p "$T"
@@ -105,19 +102,19 @@ setup() {
 t_setup() {
 	local name="pg: PostgreSQL on two disks, pgbench initialised, dry-run finds the cluster through the hook"
 	if ! setup; then
-		fail "$name"
+		ktap_test_fail "$name"
 		diag_file "$T/create.log"
 		diag_file "$T/init.log"
 		return 1
 	fi
 	SNAPFREEZE_PG_TIMEOUT=140 sf dry-run --target /mnt/pgdata --target /mnt/pgwal --hooks-dir "$HD" --config "$ROUND_CONF"
 	if [ "$RC" = 0 ] && grep -q "cluster $VER/main .*freeze would CHECKPOINT it as postgres" <<<"$OUT"; then
-		pass "$name"
-		diag "$(grep 'hook 10-postgresql' <<<"$OUT" | head -n 1)"
+		ktap_test_pass "$name"
+		ktap_print_msg "$(grep 'hook 10-postgresql' <<<"$OUT" | head -n 1)"
 	else
-		fail "$name"
-		diag "dry-run exit $RC"
-		diag "$OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "dry-run exit $RC"
+		ktap_print_msg "$OUT"
 	fi
 }
 
@@ -137,12 +134,12 @@ t_volumes() {
 	SNAPFREEZE_PG_TIMEOUT=140 sf dry-run --target /mnt/pgdata --target /mnt/pgwal --hooks-dir "$HD" --config "$ROUND_CONF"
 	[ "$RC" = 0 ] || ok=0
 	if [ "$ok" = 1 ]; then
-		pass "$name"
-		diag "$(grep 'not in the freeze set' <<<"$out" | head -n 1)"
+		ktap_test_pass "$name"
+		ktap_print_msg "$(grep 'not in the freeze set' <<<"$out" | head -n 1)"
 	else
-		fail "$name"
-		diag "dry-run: $out"
-		diag "last call exit $RC: $OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "dry-run: $out"
+		ktap_print_msg "last call exit $RC: $OUT"
 		sf post-script --hooks-dir "$HD" --config "$ROUND_CONF"
 	fi
 }
@@ -298,6 +295,7 @@ round() { # MODE K
 # The stand-ins on PATH and their state; run in a subshell, so that none
 # of it outlives the stand-in tests.
 standins() {
+	PATH_BEFORE=$PATH
 	export IRIS_STANDIN_DIR=$T/iris HDBSQL_STANDIN_DIR=$T/hana
 	export SNAPFREEZE_RUN_DIR=$T/run SNAPFREEZE_HOOK_CONF=/dev/null
 	export SNAPFREEZE_HANA_HDBSQL=$REPO/tests/apps/standin/hdbsql
@@ -307,6 +305,14 @@ standins() {
 	"$T/hdbnameserver" 3600 &
 	NAMER=$!
 	wait_for 10 grep -qx hdbnameserver "/proc/$NAMER/comm"
+}
+
+# The stand-ins' environment undone (the tests count in this shell).
+standins_end() {
+	kill "$NAMER"
+	unset IRIS_STANDIN_DIR HDBSQL_STANDIN_DIR SNAPFREEZE_RUN_DIR \
+		SNAPFREEZE_HOOK_CONF SNAPFREEZE_HANA_HDBSQL
+	PATH=$PATH_BEFORE
 }
 
 standins_reset() {
@@ -324,11 +330,11 @@ t_iris_refuses() {
 		sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	if [ "$RC" = 201 ] && [ "$(sf_state)" != frozen ] && [ ! -e "$IRIS_STANDIN_DIR/frozen-A" ] &&
 		grep -q "session A .*ExternalThaw" "$IRIS_STANDIN_DIR/calls" && touch /mnt/scratch/w1; then
-		pass "$name"
+		ktap_test_pass "$name"
 	else
-		fail "$name"
-		diag "exit $RC, state $(sf_state)"
-		diag "$OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "exit $RC, state $(sf_state)"
+		ktap_print_msg "$OUT"
 		diag_file "$IRIS_STANDIN_DIR/calls"
 	fi
 }
@@ -343,11 +349,11 @@ t_hana_rollback() {
 		sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	if [ "$RC" = 201 ] && grep -q "UNSUCCESSFUL" "$HDBSQL_STANDIN_DIR/catalog" 2>/dev/null &&
 		[ ! -e "$HDBSQL_STANDIN_DIR/prepared" ] && [ ! -e "$SNAPFREEZE_RUN_DIR/hana/snapshot" ]; then
-		pass "$name"
+		ktap_test_pass "$name"
 	else
-		fail "$name"
-		diag "exit $RC"
-		diag "$OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "exit $RC"
+		ktap_print_msg "$OUT"
 		diag_file "$HDBSQL_STANDIN_DIR/calls"
 	fi
 }
@@ -363,16 +369,16 @@ t_standins_cycle() {
 	sf pre-script --execution-id "$id" --target /mnt/scratch --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	[ "$RC" = 0 ] && [ "$(sf_state)" = frozen ] && [ -e "$IRIS_STANDIN_DIR/frozen-IRIS" ] &&
 		[ -e "$HDBSQL_STANDIN_DIR/prepared" ] || ok=0
-	diag "pre-script exit $RC, state $(sf_state)"
+	ktap_print_msg "pre-script exit $RC, state $(sf_state)"
 	sf post-script --execution-id "$id" --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	[ "$RC" = 0 ] && [ ! -e "$IRIS_STANDIN_DIR/frozen-IRIS" ] &&
 		grep -q "SUCCESSFUL 'snapfreeze $id'" "$HDBSQL_STANDIN_DIR/catalog" || ok=0
 	if [ "$ok" = 1 ]; then
-		pass "$name"
+		ktap_test_pass "$name"
 	else
-		fail "$name"
-		diag "post-script exit $RC"
-		diag "$OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "post-script exit $RC"
+		ktap_print_msg "$OUT"
 		diag_file "$HDBSQL_STANDIN_DIR/calls"
 		diag_file "$IRIS_STANDIN_DIR/calls"
 	fi
@@ -400,12 +406,12 @@ t_all_idle() {
 		grep -q "InterSystems IRIS is not installed" <<<"$out" &&
 		grep -q "SAP HANA is not installed" <<<"$out" || ok=0
 	if [ "$ok" = 1 ]; then
-		pass "$name"
-		diag "$(grep '\[hook' <<<"$out")"
+		ktap_test_pass "$name"
+		ktap_print_msg "$(grep '\[hook' <<<"$out")"
 	else
-		fail "$name"
-		diag "pre-script exit $rc, post-script exit $RC"
-		diag "$out"
+		ktap_test_fail "$name"
+		ktap_print_msg "pre-script exit $rc, post-script exit $RC"
+		ktap_print_msg "$out"
 	fi
 }
 
@@ -432,12 +438,12 @@ t_not_installed() {
 		grep -q "MySQL/MariaDB is not installed" <<<"$out" &&
 		[ "$(grep -c 'INFO: \[hook' <<<"$out")" = 4 ] || ok=0
 	if [ "$ok" = 1 ]; then
-		pass "$name"
-		diag "$(grep '\[hook' <<<"$out")"
+		ktap_test_pass "$name"
+		ktap_print_msg "$(grep '\[hook' <<<"$out")"
 	else
-		fail "$name"
-		diag "pre-script exit $rc, post-script exit $RC"
-		diag "$out"
+		ktap_test_fail "$name"
+		ktap_print_msg "pre-script exit $rc, post-script exit $RC"
+		ktap_print_msg "$out"
 	fi
 }
 
@@ -456,36 +462,34 @@ t_not_ready() {
 	as_pg "/usr/lib/postgresql/$VER/bin/pg_ctl" -D "/etc/postgresql/$VER/main" -o "-c hot_standby=off" \
 		-l /run/pgcopy/standby.log -W start >/dev/null
 	wait_for 60 rejecting
-	diag "pg_isready: $(as_pg pg_isready -h /run/postgresql 2>&1)"
+	ktap_print_msg "pg_isready: $(as_pg pg_isready -h /run/postgresql 2>&1)"
 	sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$HD" --config "$ROUND_CONF"
 	if [ "$RC" = 206 ] && [ "$(sf_state)" != frozen ] && touch /mnt/scratch/w2 &&
 		grep -q "does not accept connections (.*rejecting connections): not ready" <<<"$OUT"; then
-		pass "$name"
+		ktap_test_pass "$name"
 	else
-		fail "$name"
-		diag "exit $RC, state $(sf_state)"
-		diag "$OUT"
+		ktap_test_fail "$name"
+		ktap_print_msg "exit $RC, state $(sf_state)"
+		ktap_print_msg "$OUT"
 		diag_file /run/pgcopy/standby.log 10
 		sf post-script --execution-id None --hooks-dir "$HD" --config "$ROUND_CONF"
 	fi
 	as_pg "/usr/lib/postgresql/$VER/bin/pg_ctl" -D "/etc/postgresql/$VER/main" -m immediate stop >/dev/null
 }
 
-echo "# pg-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
+ktap_print_msg "pg-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
 if t_setup; then
 	t_volumes
 	freeze_rounds pg "hook CHECKPOINT, WAL disk copied, data disk ${SPACING} s later" \
 		"the copy starts, pg_amcheck passes, pgbench's invariant holds"
 	control_rounds pg
-	(
-		standins
-		t_iris_refuses
-		t_hana_rollback
-		t_standins_cycle
-		kill "$NAMER"
-	)
+	standins
+	t_iris_refuses
+	t_hana_rollback
+	t_standins_cycle
+	standins_end
 	t_all_idle
 	t_not_installed
 	t_not_ready
 fi
-exit 0
+ktap_finished

@@ -41,16 +41,16 @@ offers() {
 	complete_line "$helper" "$line" >"$T/got"
 	for w in "$@"; do
 		if [[ $w == !* ]]; then
-			! grep -qxF -- "${w#!}" "$T/got" || { ktap_diag "offered ${w#!}"; ok=0; }
+			! grep -qxF -- "${w#!}" "$T/got" || { ktap_print_msg "offered ${w#!}"; ok=0; }
 		else
-			grep -qxF -- "$w" "$T/got" || { ktap_diag "did not offer $w"; ok=0; }
+			grep -qxF -- "$w" "$T/got" || { ktap_print_msg "did not offer $w"; ok=0; }
 		fi
 	done
 	if [ "$ok" = 1 ]; then
-		ktap_ok "$name"
+		ktap_test_pass "$name"
 	else
-		ktap_diag "\"$line\" offered: $(tr '\n' ' ' <"$T/got")"
-		ktap_not_ok "$name"
+		ktap_print_msg "\"$line\" offered: $(tr '\n' ' ' <"$T/got")"
+		ktap_test_fail "$name"
 	fi
 }
 
@@ -75,11 +75,11 @@ USAGE
 STUB
 chmod +x "$T/snapfreeze"
 
-ktap_header
-ktap_plan 15
+ktap_print_header
+ktap_set_plan 15
 
 if [ ! -x "$HELPER" ] && ! make -s -C "$REPO" user >/dev/null 2>&1; then
-	for i in $(seq 1 9); do ktap_skip "the real helper, case $i" "user/snapfreeze does not build"; done
+	for i in $(seq 1 9); do ktap_test_skip "the real helper, case $i" "user/snapfreeze does not build"; done
 else
 	# Test that the first word offers every command of the real helper.
 	offers "commands of user/snapfreeze" "$HELPER" "snapfreeze " \
@@ -98,7 +98,7 @@ else
 	offers "status's options" "$HELPER" "snapfreeze status --" --json '!--target'
 	# Test that an execution id completes to None or a UUID.
 	complete_line "$HELPER" "snapfreeze pre-script --execution-id " >"$T/got"
-	ktap_check "--execution-id offers None and a UUID" \
+	ktap_test_result "--execution-id offers None and a UUID" \
 		grep -qxE '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}' "$T/got"
 	# Test that a target completes to mount points (/ is one).
 	offers "--target offers mount points" "$HELPER" "snapfreeze pre-script --target /" /
@@ -117,7 +117,7 @@ offers "a new option (--budget)" "$T/snapfreeze" "snapfreeze pre-script --b" --b
 offers "a new flag (--prometheus)" "$T/snapfreeze" "snapfreeze status --" --json --prometheus
 # Test that a new option's value completes by its name (SECONDS: nothing).
 complete_line "$T/snapfreeze" "snapfreeze pre-script --budget " >"$T/got"
-ktap_check "--budget SECONDS offers nothing" test ! -s "$T/got"
+ktap_test_result "--budget SECONDS offers nothing" test ! -s "$T/got"
 # Test that after run ... -- a command name completes.
 offers "a command after --" "$T/snapfreeze" "snapfreeze run --timeout 5 -- mkfs.ex" mkfs.ext4
 # Test that run's options continued on the next line are read.

@@ -24,22 +24,22 @@ cleanup() { rm -rf "$T"; }
 trap cleanup EXIT
 
 NTESTS=9
-ktap_header
-ktap_plan $NTESTS
+ktap_print_header
+ktap_set_plan $NTESTS
 
 # Test that dpkg-buildpackage builds both packages.
 if ! command -v dpkg-buildpackage >/dev/null || ! dpkg-checkbuilddeps -d 'debhelper-compat (= 13), dh-sequence-dkms' /dev/null 2>/dev/null; then
 	for i in $(seq 1 $NTESTS); do
-		ktap_skip "Debian package test $i" "dpkg-dev, debhelper or dh-dkms missing (scripts/install-deps)"
+		ktap_test_skip "Debian package test $i" "dpkg-dev, debhelper or dh-dkms missing (scripts/install-deps)"
 	done
 	ktap_finished
 fi
 t0=$SECONDS
 if "$REPO/packaging/build-deb" >"$T/build.out" 2>&1; then
-	ktap_ok "dpkg-buildpackage builds the packages ($((SECONDS - t0)) s)"
+	ktap_test_pass "dpkg-buildpackage builds the packages ($((SECONDS - t0)) s)"
 else
 	sed 's/^/# /' "$T/build.out" | tail -n 30
-	ktap_not_ok "dpkg-buildpackage builds the packages"
+	ktap_test_fail "dpkg-buildpackage builds the packages"
 	ktap_finished
 fi
 DEB=$OUT/snapfreeze_${VERSION}-1_amd64.deb
@@ -53,12 +53,12 @@ if command -v lintian >/dev/null; then
 		>"$T/lintian" 2>&1
 	grep -v 'running with root privileges' "$T/lintian" | sed 's/^/# /'
 	if grep -qE '^[EWIPX]: ' "$T/lintian"; then
-		ktap_not_ok "lintian: every tag overridden and justified"
+		ktap_test_fail "lintian: every tag overridden and justified"
 	else
-		ktap_ok "lintian: every tag overridden and justified ($((SECONDS - t0)) s)"
+		ktap_test_pass "lintian: every tag overridden and justified ($((SECONDS - t0)) s)"
 	fi
 else
-	ktap_skip "lintian: every tag overridden and justified" "lintian not installed"
+	ktap_test_skip "lintian: every tag overridden and justified" "lintian not installed"
 fi
 
 # files DEB: the regular files and symlinks of a package, one per line,
@@ -77,10 +77,10 @@ installed() { # installed TARGET: what make TARGET DESTDIR=... installs
 # Test that snapfreeze holds exactly what make install installs.
 files "$DEB" >"$T/deb.files"
 if installed install >"$T/install.files" && diff "$T/install.files" "$T/deb.files" >"$T/diff"; then
-	ktap_ok "snapfreeze holds what make install installs ($(wc -l <"$T/deb.files") files)"
+	ktap_test_pass "snapfreeze holds what make install installs ($(wc -l <"$T/deb.files") files)"
 else
 	sed 's/^/# /' "$T/diff"
-	ktap_not_ok "snapfreeze holds what make install installs"
+	ktap_test_fail "snapfreeze holds what make install installs"
 fi
 
 # Test that it has the helper, both man pages and the completion.
@@ -92,7 +92,7 @@ for f in /usr/sbin/snapfreeze /usr/share/man/man8/snapfreeze.8 \
 	/usr/share/snapfreeze/netlink/snapfreeze.yaml; do
 	grep -qxF "$f" "$T/deb.files" || missing="$missing $f"
 done
-ktap_check "snapfreeze has the helper, the man pages, the completion, the SSM document${missing:+ (missing:$missing)}" \
+ktap_test_result "snapfreeze has the helper, the man pages, the completion, the SSM document${missing:+ (missing:$missing)}" \
 	test -z "$missing"
 
 # Test that snapfreeze-dkms holds exactly the module's sources.
@@ -100,10 +100,10 @@ files "$DKMS" >"$T/dkms.files"
 if installed install-dkms >"$T/install-dkms.files" &&
 	diff "$T/install-dkms.files" "$T/dkms.files" >"$T/diff" &&
 	! grep -qE '\.(o|ko|cmd|mod|mod\.c)$|/Module\.symvers$' "$T/dkms.files"; then
-	ktap_ok "snapfreeze-dkms holds the module's sources and nothing built ($(wc -l <"$T/dkms.files") files)"
+	ktap_test_pass "snapfreeze-dkms holds the module's sources and nothing built ($(wc -l <"$T/dkms.files") files)"
 else
 	sed 's/^/# /' "$T/diff"
-	ktap_not_ok "snapfreeze-dkms holds the module's sources and nothing built"
+	ktap_test_fail "snapfreeze-dkms holds the module's sources and nothing built"
 fi
 
 # Test that the versions are VERSION's: the packages', dkms.conf's, the
@@ -115,8 +115,8 @@ conf=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$T/x/usr/src/snapfreeze-$VERS
 pv=$(dpkg-deb -f "$DEB" Version)
 dv=$(dpkg-deb -f "$DKMS" Version)
 hv=$("$T/x/usr/sbin/snapfreeze" --version 2>/dev/null)
-ktap_diag "VERSION $VERSION; packages $pv, $dv; dkms.conf $conf; helper: $hv"
-ktap_check "packages, dkms.conf and the helper say VERSION ($VERSION)" \
+ktap_print_msg "VERSION $VERSION; packages $pv, $dv; dkms.conf $conf; helper: $hv"
+ktap_test_result "packages, dkms.conf and the helper say VERSION ($VERSION)" \
 	test "${pv%-*}/${dv%-*}/$conf/$hv" = "$VERSION/$VERSION/$VERSION/snapfreeze $VERSION"
 
 # Test that snapfreeze-dkms is for every architecture, depends on dkms and
@@ -129,16 +129,16 @@ if [ "$arch" = all ] && [[ $deps == *dkms* ]] &&
 	grep -q "^DKMS_VERSION=$VERSION\$" "$T/ctl/postinst" &&
 	grep -q '/usr/lib/dkms/common.postinst' "$T/ctl/postinst" &&
 	grep -q 'dkms remove -m \$DKMS_NAME -v \$DKMS_VERSION --all' "$T/ctl/prerm"; then
-	ktap_ok "snapfreeze-dkms: Architecture all, Depends dkms, DKMS maintainer scripts"
+	ktap_test_pass "snapfreeze-dkms: Architecture all, Depends dkms, DKMS maintainer scripts"
 else
-	ktap_diag "Architecture $arch, Depends $deps"
-	ktap_not_ok "snapfreeze-dkms: Architecture all, Depends dkms, DKMS maintainer scripts"
+	ktap_print_msg "Architecture $arch, Depends $deps"
+	ktap_test_fail "snapfreeze-dkms: Architecture all, Depends dkms, DKMS maintainer scripts"
 fi
 
 # Test that the helper depends on the libraries it links, found by dpkg.
 deps=$(dpkg-deb -f "$DEB" Depends)
-ktap_diag "snapfreeze Depends: $deps"
-ktap_check "snapfreeze depends on libnl-genl, libmount, kmod (modprobe)" \
+ktap_print_msg "snapfreeze Depends: $deps"
+ktap_test_result "snapfreeze depends on libnl-genl, libmount, kmod (modprobe)" \
 	bash -c '[[ $1 == *libnl-genl-3-200* && $1 == *libmount1* && $1 =~ (^|[ ,])kmod([ ,]|$) ]]' _ "$deps"
 
 # Test that a changelog whose version is not VERSION stops the build
@@ -146,10 +146,10 @@ ktap_check "snapfreeze depends on libnl-genl, libmount, kmod (modprobe)" \
 cp -a "$OUT/snapfreeze-$VERSION" "$T/src"
 sed -i "1s/($VERSION-/(9.9.9-/" "$T/src/debian/changelog"
 if (cd "$T/src" && debian/rules override_dh_auto_configure) >"$T/cv" 2>&1; then
-	ktap_not_ok "a changelog version other than VERSION stops the build"
+	ktap_test_fail "a changelog version other than VERSION stops the build"
 else
 	grep 'check-version' "$T/cv" | sed 's/^/# /'
-	ktap_ok "a changelog version other than VERSION stops the build"
+	ktap_test_pass "a changelog version other than VERSION stops the build"
 fi
 
 ktap_finished

@@ -26,21 +26,21 @@ for p in "$REPO"/docs/*.[1-8]; do
 	[ -f "$p" ] && pages+=("$p")
 done
 
-ktap_header
-ktap_plan $((2 * ${#pages[@]}))
+ktap_print_header
+ktap_set_plan $((2 * ${#pages[@]}))
 for p in "${pages[@]}"; do
 	name=${p##*/}
 	# Test that mandoc finds nothing to say about the page.
 	if ! command -v mandoc >/dev/null; then
-		ktap_skip "mandoc -T lint $name" "mandoc not installed (apt-get install mandoc)"
+		ktap_test_skip "mandoc -T lint $name" "mandoc not installed (apt-get install mandoc)"
 	else
 		level=error
 		case " $STRICT " in *" $name "*) level=style ;; esac
 		if mandoc -T lint -W "$level" "$p" >"$T/lint" 2>&1; then
-			ktap_ok "mandoc -T lint -W $level $name"
+			ktap_test_pass "mandoc -T lint -W $level $name"
 		else
 			sed 's/^/# /' "$T/lint"
-			ktap_not_ok "mandoc -T lint -W $level $name"
+			ktap_test_fail "mandoc -T lint -W $level $name"
 		fi
 	fi
 	# Test that groff, as man(1) runs it, warns about nothing and renders
@@ -48,10 +48,10 @@ for p in "${pages[@]}"; do
 	if MANWIDTH=80 man --warnings -l "$p" >"$T/out" 2>"$T/err" &&
 		[ ! -s "$T/err" ] && grep -q '^NAME' "$T/out" &&
 		grep -q '^SEE ALSO' "$T/out"; then
-		ktap_ok "man --warnings -l $name"
+		ktap_test_pass "man --warnings -l $name"
 	else
 		sed 's/^/# /' "$T/err"
-		ktap_not_ok "man --warnings -l $name"
+		ktap_test_fail "man --warnings -l $name"
 	fi
 done
 ktap_finished

@@ -38,30 +38,30 @@ mismatch() {
 	cp "$T/$file" "$T/$file.orig"
 	sed -i -e "$script" "$T/$file"
 	if cmp -s "$T/$file" "$T/$file.orig"; then
-		ktap_not_ok "$name # the edit did not apply: update this test"
+		ktap_test_fail "$name # the edit did not apply: update this test"
 		return
 	fi
 	if run_check; then
-		ktap_diag "the check passed after: $script on $file"
-		ktap_not_ok "$name"
+		ktap_print_msg "the check passed after: $script on $file"
+		ktap_test_fail "$name"
 	elif grep -q -- "$word" "$T/out"; then
-		ktap_ok "$name"
+		ktap_test_pass "$name"
 	else
 		sed 's/^/# /' "$T/out"
-		ktap_not_ok "$name # failed without naming $word"
+		ktap_test_fail "$name # failed without naming $word"
 	fi
 }
 
-ktap_header
-ktap_plan 16
+ktap_print_header
+ktap_set_plan 16
 
 # Test that the tree's own spec, header and module agree.
 fresh
 if run_check; then
-	ktap_ok "the spec, the header and the policies of the tree agree"
+	ktap_test_pass "the spec, the header and the policies of the tree agree"
 else
 	sed 's/^/# /' "$T/out"
-	ktap_not_ok "the spec, the header and the policies of the tree agree"
+	ktap_test_fail "the spec, the header and the policies of the tree agree"
 fi
 
 # Test that an attribute renamed in the spec alone is caught.

@@ -25,22 +25,22 @@ cleanup() { rm -rf "$T"; }
 trap cleanup EXIT
 
 NTESTS=7
-ktap_header
-ktap_plan $NTESTS
+ktap_print_header
+ktap_set_plan $NTESTS
 
 # Test that rpmbuild builds both packages and the source package.
 if ! command -v rpmbuild >/dev/null; then
 	for i in $(seq 1 $NTESTS); do
-		ktap_skip "RPM package test $i" "rpmbuild missing (apt-get install rpm)"
+		ktap_test_skip "RPM package test $i" "rpmbuild missing (apt-get install rpm)"
 	done
 	ktap_finished
 fi
 t0=$SECONDS
 if "$REPO/packaging/build-rpm" >"$T/build.out" 2>&1; then
-	ktap_ok "rpmbuild -ba builds the packages ($((SECONDS - t0)) s)"
+	ktap_test_pass "rpmbuild -ba builds the packages ($((SECONDS - t0)) s)"
 else
 	sed 's/^/# /' "$T/build.out" | tail -n 30
-	ktap_not_ok "rpmbuild -ba builds the packages"
+	ktap_test_fail "rpmbuild -ba builds the packages"
 	ktap_finished
 fi
 RPM=$OUT/RPMS/x86_64/snapfreeze-$VERSION-1.x86_64.rpm
@@ -52,10 +52,10 @@ if command -v rpmlint >/dev/null; then
 		"$OUT"/SRPMS/*.rpm "$OUT/SPECS/snapfreeze.spec" >"$T/lint" 2>&1
 	rc=$?
 	grep -E ': [EW]: |checked;' "$T/lint" | sed 's/^/# /'
-	ktap_check "rpmlint: no error, no warning (exit $rc)" \
+	ktap_test_result "rpmlint: no error, no warning (exit $rc)" \
 		bash -c '[ "$1" = 0 ] && ! grep -qE ": [EW]: " "$2"' _ "$rc" "$T/lint"
 else
-	ktap_skip "rpmlint: no error, no warning" "rpmlint not installed"
+	ktap_test_skip "rpmlint: no error, no warning" "rpmlint not installed"
 fi
 
 # files RPM: its files and symlinks, man pages without .gz, no build-id
@@ -77,10 +77,10 @@ installed() {
 files "$RPM" >"$T/rpm.files"
 if installed install >"$T/install.files" && diff "$T/install.files" "$T/rpm.files" >"$T/diff" &&
 	rpm -qlp "$RPM" | grep -qx '/usr/share/man/man8/snapfreeze.8.gz'; then
-	ktap_ok "snapfreeze holds what make install installs ($(wc -l <"$T/rpm.files") files)"
+	ktap_test_pass "snapfreeze holds what make install installs ($(wc -l <"$T/rpm.files") files)"
 else
 	sed 's/^/# /' "$T/diff"
-	ktap_not_ok "snapfreeze holds what make install installs"
+	ktap_test_fail "snapfreeze holds what make install installs"
 fi
 
 # Test that snapfreeze-dkms holds the module's sources and is noarch.
@@ -88,10 +88,10 @@ files "$DKMS" >"$T/dkms.files"
 arch=$(rpm -qp --qf '%{ARCH}' "$DKMS" 2>/dev/null)
 if installed install-dkms >"$T/install-dkms.files" &&
 	diff "$T/install-dkms.files" "$T/dkms.files" >"$T/diff" && [ "$arch" = noarch ]; then
-	ktap_ok "snapfreeze-dkms ($arch) holds the module's sources ($(wc -l <"$T/dkms.files") files)"
+	ktap_test_pass "snapfreeze-dkms ($arch) holds the module's sources ($(wc -l <"$T/dkms.files") files)"
 else
 	sed 's/^/# /' "$T/diff"
-	ktap_not_ok "snapfreeze-dkms ($arch) holds the module's sources"
+	ktap_test_fail "snapfreeze-dkms ($arch) holds the module's sources"
 fi
 
 # Test that the versions are VERSION's: the packages' and dkms.conf's.
@@ -99,7 +99,7 @@ rv=$(rpm -qp --qf '%{VERSION}' "$RPM" 2>/dev/null)
 dv=$(rpm -qp --qf '%{VERSION}' "$DKMS" 2>/dev/null)
 (cd "$T" && rpm2cpio "$DKMS" | cpio -id --quiet "./usr/src/snapfreeze-$VERSION/dkms.conf")
 conf=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$T/usr/src/snapfreeze-$VERSION/dkms.conf" 2>/dev/null)
-ktap_check "packages and dkms.conf say VERSION ($rv, $dv, $conf)" \
+ktap_test_result "packages and dkms.conf say VERSION ($rv, $dv, $conf)" \
 	test "$rv/$dv/$conf" = "$VERSION/$VERSION/$VERSION"
 
 # Test that snapfreeze-dkms requires dkms and registers, builds, installs
@@ -110,10 +110,10 @@ if grep -qx dkms "$T/requires" &&
 	grep -q "dkms add -m snapfreeze -v $VERSION" "$T/scripts" &&
 	grep -q "dkms install -m snapfreeze -v $VERSION" "$T/scripts" &&
 	grep -q "dkms remove -m snapfreeze -v $VERSION .*--all" "$T/scripts"; then
-	ktap_ok "snapfreeze-dkms requires dkms, its scriptlets add, build, install, remove"
+	ktap_test_pass "snapfreeze-dkms requires dkms, its scriptlets add, build, install, remove"
 else
 	sed 's/^/# /' "$T/scripts"
-	ktap_not_ok "snapfreeze-dkms requires dkms, its scriptlets add, build, install, remove"
+	ktap_test_fail "snapfreeze-dkms requires dkms, its scriptlets add, build, install, remove"
 fi
 
 # Test that the source tarball alone builds (rpmbuild -ta: the spec is in
@@ -122,10 +122,10 @@ mkdir -p "$T/ta"
 if rpmbuild --define "_topdir $T/ta" --define 'debug_package %{nil}' --nodeps \
 	-tb "$OUT/SOURCES/snapfreeze-$VERSION.tar.gz" >"$T/ta.log" 2>&1 &&
 	[ -f "$T/ta/RPMS/x86_64/snapfreeze-$VERSION-1.x86_64.rpm" ]; then
-	ktap_ok "rpmbuild -tb snapfreeze-$VERSION.tar.gz"
+	ktap_test_pass "rpmbuild -tb snapfreeze-$VERSION.tar.gz"
 else
 	tail -n 20 "$T/ta.log" | sed 's/^/# /'
-	ktap_not_ok "rpmbuild -tb snapfreeze-$VERSION.tar.gz"
+	ktap_test_fail "rpmbuild -tb snapfreeze-$VERSION.tar.gz"
 fi
 
 ktap_finished

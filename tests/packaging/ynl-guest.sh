@@ -2,9 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of tests/packaging/ynl: the kernel's generic netlink client
 # (tools/net/ynl, SF_YNL) reads docs/netlink/snapfreeze.yaml and drives
-# the real module, nothing of snapfreeze's own userspace involved. Prints
-# one "SF-RESULT ok|not ok NAME" line per test (the host turns them into
-# KTAP) and "# ..." diagnostics.
+# the real module, nothing of snapfreeze's own userspace involved.  KTAP
+# (tests/lib/ktap.sh); the Python part's results pass through a file.
 #
 #   /dev/vda ext4 -> /mnt/a   the two targets of a FREEZE
 #   /dev/vdb ext4 -> /mnt/b
@@ -13,26 +12,25 @@
 #   runs; one process because each start costs many seconds under TCG):
 #   subscribe to events, FREEZE dry-run, FREEZE, GET, THAW, an error
 set -u
-ok() { echo "SF-RESULT ok $*"; }
-not_ok() { echo "SF-RESULT not ok $*"; }
+# shellcheck source=tests/lib/ktap.sh
+. tests/lib/ktap.sh
 SPEC=$PWD/docs/netlink/snapfreeze.yaml
 W=/tmp/sf-ynl
 mkdir -p "$W"
 
-echo "# kernel $(uname -r), ynl $SF_YNL"
+ktap_print_header
+ktap_set_plan 8
+ktap_print_msg "kernel $(uname -r), ynl $SF_YNL"
 
 # Test that the module loads.
-if ! insmod "$SF_MODULE"; then
-	not_ok "insmod snapfreeze.ko"
-	exit 1
-fi
-ok "insmod snapfreeze.ko"
+insmod kmod/snapfreeze.ko || ktap_exit_fail_msg "insmod kmod/snapfreeze.ko failed"
+ktap_test_pass "insmod snapfreeze.ko"
 a='' b=''
 for d in ${SF_DISKS:-}; do
 	case $d in a:*) a=${d##*:} ;; b:*) b=${d##*:} ;; esac
 done
 mkdir -p /mnt/a /mnt/b
-mount "$a" /mnt/a && mount "$b" /mnt/b || echo "# cannot mount the disks"
+if ! mount "$a" /mnt/a || ! mount "$b" /mnt/b; then ktap_print_msg "cannot mount the disks"; fi
 
 # Test that cli.py, validating the spec against the kernel's genetlink-c
 # schema, gets an answer to GET: state idle.
@@ -40,23 +38,27 @@ t=$SECONDS
 if (cd "$SF_YNL" && /usr/bin/python3 cli.py --spec "$SPEC" --schema "$SF_YNL_SCHEMA" \
 	--output-json --do get) >"$W/get" 2>"$W/err" &&
 	[ "$(jq -r .state "$W/get" 2>/dev/null)" = idle ]; then
-	ok "cli.py: the schema validates the spec; GET: state idle"
+	ktap_test_pass "cli.py: the schema validates the spec; GET: state idle"
 else
-	sed 's/^/# /' "$W/err" | tail -n 5
-	not_ok "cli.py: the schema validates the spec; GET: state idle"
+	ktap_print_msg "$(tail -n 5 "$W/err")"
+	ktap_test_fail "cli.py: the schema validates the spec; GET: state idle"
 fi
-echo "# cli.py took $((SECONDS - t)) s"
+ktap_print_msg "cli.py took $((SECONDS - t)) s"
 
 cd "$SF_YNL" || exit 1
-/usr/bin/python3 - "$SPEC" <<'EOF'
+# The library's results, "ok NAME" / "not ok NAME" / "# TEXT", in $W/py.
+: >"$W/py"
+/usr/bin/python3 - "$SPEC" "$W/py" <<'EOF'
 import json, os, subprocess, sys, time
 from lib import YnlFamily, NlError
 
+out = open(sys.argv[2], "a", buffering=1)
+
 def result(name, good):
-    print(f"SF-RESULT {'ok' if good else 'not ok'} {name}", flush=True)
+    print(f"{'ok' if good else 'not ok'} {name}", file=out)
 
 def diag(text):
-    print(f"# {text}", flush=True)
+    print(f"# {text}", file=out)
 
 def sysfs_state():
     with open("/sys/kernel/snapfreeze/state") as f:
@@ -142,7 +144,15 @@ result("the events group: frozen, thawed (and the failed FREEZE)",
        names[:2] == ["frozen", "thawed"])
 diag(f"the library's requests took {time.time() - t0:.0f} s")
 EOF
-cd /
+ktap_print_msg "the library's process exited $?"
+while IFS= read -r l; do
+	case $l in
+	"# "*) ktap_print_msg "${l#\# }" ;;
+	"ok "*) ktap_test_pass "${l#ok }" ;;
+	"not ok "*) ktap_test_fail "${l#not ok }" ;;
+	esac
+done <"$W/py"
+cd "$OLDPWD" || exit 1
 umount /mnt/a /mnt/b
 rmmod snapfreeze
-exit 0
+ktap_finished

@@ -26,8 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ktap_header
-ktap_plan 5
+ktap_print_header
+ktap_set_plan 5
 
 as_nobody() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
@@ -35,10 +35,10 @@ as_nobody() {
 
 # Test that root in the guest can create a user namespace: the guest's
 # PID 1 is not chrooted, so neither is anything it starts.
-ktap_check "unshare -U -r true as root" unshare -U -r true
+ktap_test_result "unshare -U -r true as root" unshare -U -r true
 
 # Test that root can create a user namespace with a network namespace.
-ktap_check "unshare -U -r -n true as root" unshare -U -r -n true
+ktap_test_result "unshare -U -r -n true as root" unshare -U -r -n true
 
 # Debian's kernels gate unprivileged user namespaces behind a sysctl of
 # their own (default on since bullseye); turn it on for the run if a host
@@ -47,7 +47,7 @@ unpriv_ok=1
 if [ -r "$SYSCTL_UNPRIV" ] && [ "$(cat "$SYSCTL_UNPRIV")" != 1 ]; then
 	saved_unpriv=$(cat "$SYSCTL_UNPRIV")
 	if echo 1 >"$SYSCTL_UNPRIV"; then
-		ktap_diag "kernel.unprivileged_userns_clone was $saved_unpriv, set to 1 for this run"
+		ktap_print_msg "kernel.unprivileged_userns_clone was $saved_unpriv, set to 1 for this run"
 	else
 		unpriv_ok=0
 	fi
@@ -59,10 +59,10 @@ max_userns=$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 1)
 for extra in "" "-n"; do
 	name="unshare -U -r${extra:+ $extra} true as nobody"
 	if [ "$unpriv_ok" = 0 ] || [ "$max_userns" = 0 ]; then
-		ktap_skip "$name" "this kernel forbids unprivileged user namespaces"
+		ktap_test_skip "$name" "this kernel forbids unprivileged user namespaces"
 	else
 		# shellcheck disable=SC2086 # $extra is one option or none
-		ktap_check "$name" as_nobody unshare -U -r $extra true
+		ktap_test_result "$name" as_nobody unshare -U -r $extra true
 	fi
 done
 
@@ -80,15 +80,15 @@ for f in minix romfs cramfs qnx4 hfs; do
 done
 name="request_module() from the kernel loads a filesystem module"
 if [ -z "$fs" ]; then
-	ktap_skip "$name" "no unloaded filesystem module to try (built-in kernel?)"
+	ktap_test_skip "$name" "no unloaded filesystem module to try (built-in kernel?)"
 else
 	mkdir -p /mnt/sf-harness-probe
 	mount -t "$fs" none /mnt/sf-harness-probe >/dev/null 2>&1 || true
 	if grep -qw "$fs" /proc/filesystems; then
-		ktap_ok "$name ($fs)"
+		ktap_test_pass "$name ($fs)"
 	else
-		ktap_diag "mount -t $fs did not load it; /proc/sys/kernel/modprobe: $(cat /proc/sys/kernel/modprobe)"
-		ktap_not_ok "$name ($fs)"
+		ktap_print_msg "mount -t $fs did not load it; /proc/sys/kernel/modprobe: $(cat /proc/sys/kernel/modprobe)"
+		ktap_test_fail "$name ($fs)"
 	fi
 fi
 ktap_finished
