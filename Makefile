@@ -115,6 +115,7 @@ user:
 
 tests:
 	$(MAKE) -C $(TOP)/tests
+	$(MAKE) -C $(TOP)/tests/reliability
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP)/kmod clean
@@ -180,7 +181,7 @@ matrix: user tests
 # 400,000 fuzzed netlink messages, 24 consistency rounds.  make check runs
 # the same suite with short counts.
 check-long: user tests
-	$(RUN) --long --only reliability
+	$(RUN) --long --set reliability
 
 # Debian's cloud kernels (no 9p): module load, freeze/thaw, a frozen root
 # (tests/frozen-root, a guest booted from a root disk), 6.1 and 6.12.

@@ -28,6 +28,7 @@
 #
 #   tests/apps/mariadb-guest.sh
 #   SF_APPS_ROUNDS, SF_APPS_SPACING, SF_APPS_SIG: from tests/apps/vm-proof
+#   (the host side's arguments, not knobs for a user)
 # Functions called through traps and wait_for look unreachable to it:
 # shellcheck disable=SC2317
 set -u

@@ -12,7 +12,9 @@
 #                     and vm-run's notes go to its run.log; the kernel is
 #                     the series SF_SERIES, else the release SF_KREL, else
 #                     vm-run's default; the guest gets
-#                     SF_LONG, SF_SEED and SF_ONLY (tests/run's options)
+#                     SF_LONG, SF_SEED and SF_ONLY (tests/run's options);
+#                     a --timeout grows 6 times with SF_LONG, 8 times on
+#                     the debug kernel
 #   part_report NAME VMRC
 #                     the guest's report as a subtest, then "ok N NAME" or
 #                     "not ok N NAME"; the counts go to KTAP_CNT_*
@@ -33,8 +35,16 @@ part_vm() {
 	[ -z "${SF_LONG:-}" ] || env+=("SF_LONG=$SF_LONG")
 	[ -z "${SF_SEED:-}" ] || env+=("SF_SEED=$SF_SEED")
 	[ -z "${SF_ONLY:-}" ] || env+=("SF_ONLY=$SF_ONLY")
-	local args=() vmargs=()
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do vmargs+=("$1"); shift; done
+	local args=() vmargs=() factor=1
+	# Time bounds are written for default counts on a generic kernel:
+	# the long counts take 6 times longer, the debug kernel 8 times.
+	[ -z "${SF_LONG:-}" ] || factor=6
+	[ "${SF_SERIES:-}" != debug ] || factor=$((factor * 8))
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		vmargs+=("$1")
+		if [ "$1" = --timeout ]; then vmargs+=("$(($2 * factor))"); shift; fi
+		shift
+	done
 	shift
 	if [ -n "${SF_SERIES:-}" ]; then args=(--series "$SF_SERIES")
 	elif [ -n "${SF_KREL:-}" ]; then args=(--kernel-release "$SF_KREL"); fi

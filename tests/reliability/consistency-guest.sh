@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of the consistency proof (host side: tests/reliability/run,
+# Guest side of the consistency proof (host side: tests/reliability/consistency,
 # part "consistency", which copies the disks through QMP).  Runs INSIDE
 # the VM, from the repository:
 #
@@ -35,18 +35,15 @@
 # prove nothing).
 #
 #   consistency-guest.sh SIGDIR COPYDIR FROZEN_ROUNDS CONTROL_ROUNDS
-#   SF_REL_RUN_S   seconds the writers run before the copy point (3)
-#   SF_REL_RATE_A  append records per second per writer (400)
-#   SF_REL_RATE_F  files per second per writer (100)
 set -u
 
 SIG=$1
 COPIES=$2
 NFROZEN=$3
 NCONTROL=$4
-RUN_S=${SF_REL_RUN_S:-3}
-RATE_A=${SF_REL_RATE_A:-400}
-RATE_F=${SF_REL_RATE_F:-100}
+RUN_S=3		# seconds the writers run before the copy point
+RATE_A=400	# append records per second per writer
+RATE_F=100	# files per second per writer
 # shellcheck source=tests/reliability/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -85,7 +82,8 @@ loop_of() {	# loop_of IMAGE: attach, print the loop device
 
 loop_free() { losetup -d "$1" 2>/dev/null; }
 
-ktap_start $((NFROZEN * 6 + 2))
+ktap_print_header
+ktap_set_plan $((NFROZEN * 6 + 2))
 
 # --- setup
 setup_ok=1
@@ -95,7 +93,7 @@ M1=$(dev_of m1) M2=$(dev_of m2)
 if ! mdadm --create /dev/md0 --level=0 --raid-devices=2 --chunk=64 \
 	--metadata=1.2 --run --force "$M1" "$M2" >"$T/mdadm.log" 2>&1 ||
 	! mkfs.ext4 -q -F /dev/md0 >>"$T/mdadm.log" 2>&1; then
-	diag "cannot build the md stripe: $(tr '\n' ' ' <"$T/mdadm.log")"
+	ktap_print_msg "cannot build the md stripe: $(tr '\n' ' ' <"$T/mdadm.log")"
 	setup_ok=0
 fi
 declare -A DEV=([e4]=$(dev_of e4) [xfs]=$(dev_of xfs) [bt]=$(dev_of bt) [md]=/dev/md0)
@@ -104,17 +102,17 @@ for f in "${FS[@]}"; do
 	mount "${DEV[$f]}" "/mnt/$f" || setup_ok=0
 done
 module_load || setup_ok=0
-diag "dirty writeback: expire $(cat /proc/sys/vm/dirty_expire_centisecs) cs," \
+ktap_print_msg "dirty writeback: expire $(cat /proc/sys/vm/dirty_expire_centisecs) cs," \
 	"interval $(cat /proc/sys/vm/dirty_writeback_centisecs) cs," \
 	"ratio $(cat /proc/sys/vm/dirty_ratio)%; writers run ${RUN_S} s at" \
 	"${RATE_A} records/s and ${RATE_F} files/s"
 if [ "$setup_ok" = 1 ]; then
-	pass "setup: ext4, xfs, btrfs and ext4 on an md RAID0 of two disks mounted, module loaded"
+	ktap_test_pass "setup: ext4, xfs, btrfs and ext4 on an md RAID0 of two disks mounted, module loaded"
 else
-	fail "setup: ext4, xfs, btrfs and ext4 on an md RAID0 of two disks mounted, module loaded"
+	ktap_test_fail "setup: ext4, xfs, btrfs and ext4 on an md RAID0 of two disks mounted, module loaded"
 	: >"$SIG/abort"
-	for ((i = 0; i < NFROZEN * 6 + 1; i++)); do fail "not run: setup failed"; done
-	ktap_end
+	for ((i = 0; i < NFROZEN * 6 + 1; i++)); do ktap_test_fail "not run: setup failed"; done
+	ktap_finished
 	exit 1
 fi
 
@@ -280,7 +278,7 @@ for ((r = 1; r <= nrounds; r++)); do
 	done
 	: >"$SIG/r$r.copy"
 	if ! wait_sig "$SIG/r$r.copied" 60; then
-		diag "round $r: the host never started the copies"
+		ktap_print_msg "round $r: the host never started the copies"
 	fi
 	if [ "$mode" = frozen ]; then
 		helper post-script --execution-id "$(uuid "$r")" >"$T/r$r.post" 2>&1
@@ -292,15 +290,15 @@ for ((r = 1; r <= nrounds; r++)); do
 	for f in "${FS[@]}"; do
 		expect+="$f $(cat "$T/r$r.$f-a.expect")/$(cat "$T/r$r.$f-f.expect") "
 	done
-	diag "round $r ($mode): records/files completed at the copy point: $expect"
-	[ "$mode" = frozen ] && diag "round $r: $(grep -o 'froze .*' "$T/r$r.pre" | head -n 1)"
+	ktap_print_msg "round $r ($mode): records/files completed at the copy point: $expect"
+	[ "$mode" = frozen ] && ktap_print_msg "round $r: $(grep -o 'froze .*' "$T/r$r.pre" | head -n 1)"
 	tc=$SECONDS
 	if ! wait_sig "$SIG/r$r.ready" 300; then
-		diag "round $r: the host never finished the copies"
+		ktap_print_msg "round $r: the host never finished the copies"
 	fi
-	[ -e "$SIG/r$r.host" ] && diag "round $r: host: $(tr '\n' ' ' <"$SIG/r$r.host")"
+	[ -e "$SIG/r$r.host" ] && ktap_print_msg "round $r: host: $(tr '\n' ' ' <"$SIG/r$r.host")"
 	if [ -e "$SIG/r$r.host-error" ]; then
-		diag "round $r: host: $(cat "$SIG/r$r.host-error")"
+		ktap_print_msg "round $r: host: $(cat "$SIG/r$r.host-error")"
 	fi
 
 	DATA_OK=1
@@ -322,15 +320,15 @@ for ((r = 1; r <= nrounds; r++)); do
 		DATA_OK=0
 	fi
 	rm -f "$COPIES/r$r"-*.img
-	diag "round $r: checking the copies took $((SECONDS - tc)) s (${tcs%, })"
+	ktap_print_msg "round $r: checking the copies took $((SECONDS - tc)) s (${tcs%, })"
 
 	if [ "$mode" = frozen ]; then
 		if [ "$pre_rc" = 0 ] && [ "$post_rc" = 0 ]; then
-			pass "round $r frozen: pre-script and post-script exit 0 (frozen for $frozen_ms ms, the copies taken in between)"
+			ktap_test_pass "round $r frozen: pre-script and post-script exit 0 (frozen for $frozen_ms ms, the copies taken in between)"
 		else
-			fail "round $r frozen: pre-script and post-script exit 0 (pre $pre_rc, post $post_rc)"
-			sed 's/^/# pre: /' "$T/r$r.pre" | tail -n 5 | while read -r l; do out "$l"; done
-			sed 's/^/# post: /' "$T/r$r.post" | tail -n 5 | while read -r l; do out "$l"; done
+			ktap_test_fail "round $r frozen: pre-script and post-script exit 0 (pre $pre_rc, post $post_rc)"
+			tail -n 5 "$T/r$r.pre" | sed "s/^/pre: /" | while read -r l; do ktap_print_msg "$l"; done
+			tail -n 5 "$T/r$r.post" | sed "s/^/post: /" | while read -r l; do ktap_print_msg "$l"; done
 		fi
 		for f in "${FS[@]}"; do
 			case $f in
@@ -340,17 +338,17 @@ for ((r = 1; r <= nrounds; r++)); do
 			md) name="RAID0 stripe assembled from its two member copies: its ext4 is clean without journal recovery" ;;
 			esac
 			if [ "${OK[$f]}" = 1 ]; then
-				pass "round $r frozen: $name"
+				ktap_test_pass "round $r frozen: $name"
 			else
-				fail "round $r frozen: $name"
-				diag "  ${WHY[$f]}"
+				ktap_test_fail "round $r frozen: $name"
+				ktap_print_msg "  ${WHY[$f]}"
 			fi
 		done
 		if [ "$DATA_OK" = 1 ]; then
-			pass "round $r frozen: every write completed before pre-script returned is in the copies (8 writers)"
+			ktap_test_pass "round $r frozen: every write completed before pre-script returned is in the copies (8 writers)"
 		else
-			fail "round $r frozen: every write completed before pre-script returned is in the copies"
-			while read -r l; do diag "  $l"; done <"$T/r$r.data"
+			ktap_test_fail "round $r frozen: every write completed before pre-script returned is in the copies"
+			while read -r l; do ktap_print_msg "  $l"; done <"$T/r$r.data"
 		fi
 	else
 		failed_here=
@@ -366,20 +364,20 @@ for ((r = 1; r <= nrounds; r++)); do
 		fi
 		if [ -n "$failed_here" ]; then
 			ctrl_failed_rounds=$((ctrl_failed_rounds + 1))
-			diag "control round $r: the copies are inconsistent, as expected without a freeze: $failed_here"
+			ktap_print_msg "control round $r: the copies are inconsistent, as expected without a freeze: $failed_here"
 		else
-			diag "control round $r: the copies happened to pass every check"
+			ktap_print_msg "control round $r: the copies happened to pass every check"
 		fi
 	fi
 	unset WHY OK
 done
 
-diag "control failures by check over $NCONTROL round(s): ext4 ${CTRL_FAIL[e4]}, xfs ${CTRL_FAIL[xfs]}, btrfs ${CTRL_FAIL[bt]}, md stripe ${CTRL_FAIL[md]}, missing writes ${CTRL_FAIL[data]}"
+ktap_print_msg "control failures by check over $NCONTROL round(s): ext4 ${CTRL_FAIL[e4]}, xfs ${CTRL_FAIL[xfs]}, btrfs ${CTRL_FAIL[bt]}, md stripe ${CTRL_FAIL[md]}, missing writes ${CTRL_FAIL[data]}"
 if [ "$NCONTROL" -gt 0 ] && [ "$ctrl_failed_rounds" -gt 0 ]; then
-	pass "the control (same procedure, no freeze) failed in $ctrl_failed_rounds of $NCONTROL round(s): the checks can tell"
+	ktap_test_pass "the control (same procedure, no freeze) failed in $ctrl_failed_rounds of $NCONTROL round(s): the checks can tell"
 elif [ "$NCONTROL" = 0 ]; then
-	skip "the control (same procedure, no freeze) fails" "no control rounds asked for"
+	ktap_test_skip "the control (same procedure, no freeze) fails" "no control rounds asked for"
 else
-	fail "the control (same procedure, no freeze) failed in 0 of $NCONTROL round(s): the checks prove nothing"
+	ktap_test_fail "the control (same procedure, no freeze) failed in 0 of $NCONTROL round(s): the checks prove nothing"
 fi
-ktap_end
+ktap_finished

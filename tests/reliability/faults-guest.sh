@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Faults: whatever goes wrong, nothing stays frozen.  Runs INSIDE the VM
-# (tests/reliability/run, part "faults"), from the repository:
+# (tests/run --only faults), from the repository:
 #
 #   e4 ext4 /mnt/e4, xfs /mnt/xfs, bt btrfs /mnt/bt   one writer each
 #   fl raw disk, cut by device-mapper into
@@ -32,14 +32,13 @@
 #   5. emergency thaw through /sys while the helper that froze is gone
 #   6. the kernel logged no warning, oops or hung task
 #
-#   faults-guest.sh SEED KILLS_PRE KILLS_POST
+#   faults-guest.sh    (SF_SEED: the seed; SF_LONG=1: the long counts)
 set -u
 
-SEED=$1
-KILLS_PRE=$2
-KILLS_POST=$3
 # shellcheck source=tests/reliability/lib.sh
 . "$(dirname "$0")/lib.sh"
+KILLS_PRE=$(by_length 50 300)
+KILLS_POST=$(by_length 50 300)
 
 RANDOM=$SEED
 T=/tmp/sf-rel-f
@@ -92,9 +91,9 @@ writers_fresh() {
 	writers_stop
 	for w in "${W[@]}"; do
 		if ! : 2>/dev/null >"/mnt/$w/.rw"; then
-			diag "/mnt/$w is not writable: remounting it"
+			ktap_print_msg "/mnt/$w is not writable: remounting it"
 			if ! umount "/mnt/$w" || ! mount "$(dev_of "$w")" "/mnt/$w"; then
-				diag "remounting /mnt/$w failed"
+				ktap_print_msg "remounting /mnt/$w failed"
 			fi
 		fi
 		rm -f "/mnt/$w/w"
@@ -102,12 +101,13 @@ writers_fresh() {
 	done
 }
 
-ktap_start 17
+ktap_print_header
+ktap_set_plan 17
 since=$(dmesg_lines)
 ok=1
 mount_disks e4 xfs bt || ok=0
 module_load || ok=0
-check "setup: ext4, xfs and btrfs mounted, module loaded" [ "$ok" = 1 ]
+ktap_test_result "setup: ext4, xfs and btrfs mounted, module loaded" [ "$ok" = 1 ]
 writers_fresh
 
 # --- how long the helper takes here, to spread the kills over it: the
@@ -124,7 +124,7 @@ for i in 1 2 3 4 5; do
 done
 tpre=$(printf '%s\n' "${pres[@]}" | sort -n | sed -n 3p)
 tpost=$(printf '%s\n' "${posts[@]}" | sort -n | sed -n 3p)
-diag "the helper takes $tpre ms for pre-script, $tpost ms for post-script here (median of 5: ${pres[*]} / ${posts[*]}); kills land uniformly in 0..120% of that (seed $SEED)"
+ktap_print_msg "the helper takes $tpre ms for pre-script, $tpost ms for post-script here (median of 5: ${pres[*]} / ${posts[*]}); kills land uniformly in 0..120% of that (seed $SEED)"
 
 # kill_loop WHAT N TMAX: SIGKILL pre-script or post-script N times.
 kill_loop() {
@@ -141,7 +141,7 @@ kill_loop() {
 			# so once more with a longer one.
 			if ! helper pre-script --execution-id "$id" --timeout 2 "${TARGETS[@]}" >"$T/pre.out" 2>&1 &&
 				! helper pre-script --execution-id "$id" --timeout 5 "${TARGETS[@]}" >"$T/pre.out" 2>&1; then
-				diag "kill post $i: the pre-script before it failed: $(grep ERROR "$T/pre.out" | tr '\n' ' ')"
+				ktap_print_msg "kill post $i: the pre-script before it failed: $(grep ERROR "$T/pre.out" | tr '\n' ' ')"
 				bad=$((bad + 1))
 				module_reset
 				continue
@@ -162,7 +162,7 @@ kill_loop() {
 		idle)
 			c_idle=$((c_idle + 1))
 			if [ "$what" = pre ] && [ "$rc" = 0 ]; then
-				diag "kill $what $i (at $d ms): the helper exited 0 but the module is idle"
+				ktap_print_msg "kill $what $i (at $d ms): the helper exited 0 but the module is idle"
 				bad=$((bad + 1))
 			fi
 			;;
@@ -173,12 +173,12 @@ kill_loop() {
 			if [ "$rem" -le 0 ]; then
 				c_due=$((c_due + 1))
 				if ! wait_state auto-thawed 3; then
-					diag "kill $what $i (at $d ms): frozen, remaining_ms 0, and no auto-thaw within 3 s"
+					ktap_print_msg "kill $what $i (at $d ms): frozen, remaining_ms 0, and no auto-thaw within 3 s"
 					bad=$((bad + 1))
 				fi
 			fi
 			if ! wait_state auto-thawed 15; then
-				diag "kill $what $i (at $d ms): the deadline did not thaw (state $(state))"
+				ktap_print_msg "kill $what $i (at $d ms): the deadline did not thaw (state $(state))"
 				bad=$((bad + 1))
 			fi
 			;;
@@ -192,12 +192,12 @@ kill_loop() {
 			# the deadline does (1 s here).
 			c_abandoned=$((c_abandoned + 1))
 			if ! wait_state idle 15; then
-				diag "kill $what $i (at $d ms): an abandoned freeze did not end (state $(state))"
+				ktap_print_msg "kill $what $i (at $d ms): an abandoned freeze did not end (state $(state))"
 				bad=$((bad + 1))
 			fi
 			;;
 		*)
-			diag "kill $what $i (at $d ms, helper exit $rc): state '$s' after the helper died"
+			ktap_print_msg "kill $what $i (at $d ms, helper exit $rc): state '$s' after the helper died"
 			bad=$((bad + 1))
 			;;
 		esac
@@ -205,17 +205,17 @@ kill_loop() {
 			helper post-script --execution-id "$id" >"$T/ack.out" 2>&1
 			rc=$?
 			if [ "$rc" != 203 ]; then
-				diag "kill $what $i: post-script after the auto-thaw exited $rc, want 203"
+				ktap_print_msg "kill $what $i: post-script after the auto-thaw exited $rc, want 203"
 				bad=$((bad + 1))
 			fi
 		fi
 		if [ "$(state)" != idle ]; then
-			diag "kill $what $i: left in state $(state)"
+			ktap_print_msg "kill $what $i: left in state $(state)"
 			bad=$((bad + 1))
 			module_reset
 		fi
 		if ! why=$(all_writers_move 10); then
-			diag "kill $what $i (at $d ms, state $s): $why"
+			ktap_print_msg "kill $what $i (at $d ms, state $s): $why"
 			bad=$((bad + 1))
 			c_broken=$((c_broken + 1))
 			writers_fresh
@@ -224,17 +224,17 @@ kill_loop() {
 	done
 	f1=$(counter failures)
 	e1=$(dmesg | grep -c 'caller was killed during the freeze')
-	diag "kill $what: $n kills: idle after $c_idle (FREEZE interrupted and rolled back: $((e1 - e0)), failures counter +$((f1 - f0))), frozen with the deadline armed $c_frozen (due, remaining_ms 0: $c_due), already auto-thawed $c_auto, abandoned while freezing $c_abandoned; the helper had finished in $c_done; a writer broke after $c_broken"
+	ktap_print_msg "kill $what: $n kills: idle after $c_idle (FREEZE interrupted and rolled back: $((e1 - e0)), failures counter +$((f1 - f0))), frozen with the deadline armed $c_frozen (due, remaining_ms 0: $c_due), already auto-thawed $c_auto, abandoned while freezing $c_abandoned; the helper had finished in $c_done; a writer broke after $c_broken"
 	if [ "$bad" = 0 ]; then
-		pass "$what-script SIGKILLed at $n random moments: every time idle or frozen with the deadline armed, every deadline thawed, every writer resumed"
+		ktap_test_pass "$what-script SIGKILLed at $n random moments: every time idle or frozen with the deadline armed, every deadline thawed, every writer resumed"
 	else
-		fail "$what-script SIGKILLed at $n random moments: $bad bad outcome(s)"
+		ktap_test_fail "$what-script SIGKILLed at $n random moments: $bad bad outcome(s)"
 	fi
 	# The kills must have landed on both sides of the freeze (the thaw),
 	# or the test covered less than it says.
 	local both=0
 	[ "$c_idle" -gt 0 ] && [ $((c_frozen + c_auto)) -gt 0 ] && both=1
-	check "$what-script kills landed on both sides of the $([ "$what" = pre ] && echo freeze || echo thaw) (idle $c_idle, frozen $((c_frozen + c_auto)))" \
+	ktap_test_result "$what-script kills landed on both sides of the $([ "$what" = pre ] && echo freeze || echo thaw) (idle $c_idle, frozen $((c_frozen + c_auto)))" \
 		[ "$both" = 1 ]
 }
 
@@ -297,7 +297,7 @@ slow_kill() {
 	id=$(uuid $((5000 + RANDOM % 1000)))
 	since_here=$(dmesg_lines)
 	if ! dm_fresh slow >"$T/dm.log" 2>&1 || ! dm_switch slow delay >>"$T/dm.log" 2>&1; then
-		fail "SIGKILL during a $how: setup ($(tr '\n' ' ' <"$T/dm.log"))"
+		ktap_test_fail "SIGKILL during a $how: setup ($(tr '\n' ' ' <"$T/dm.log"))"
 		return
 	fi
 	slow_dev=$(dmsetup info -c --noheadings -o blkdevname sf-slow)
@@ -310,7 +310,7 @@ slow_kill() {
 		msleep 700
 	else
 		helper pre-script --execution-id "$id" --timeout 30 --target /mnt/bt \
-			--target /mnt/slow >"$T/pre.out" 2>&1 || { ok=0; diag "pre-script exit $?"; }
+			--target /mnt/slow >"$T/pre.out" 2>&1 || { ok=0; ktap_print_msg "pre-script exit $?"; }
 		# A THAW from a process that starts in milliseconds (sfprobe),
 		# killed once a write to the slow device is in flight (ext4
 		# writes its superblock when thawed, and nothing writes the
@@ -331,10 +331,10 @@ slow_kill() {
 	kill -KILL "$BG" 2>/dev/null
 	wait "$BG" 2>/dev/null
 	rc=$?
-	[ "$how" = thaw ] && diag "SIGKILL during a thaw: $inflight write(s) in flight on the slow device at the kill, THAW caller exit $rc"
+	[ "$how" = thaw ] && ktap_print_msg "SIGKILL during a thaw: $inflight write(s) in flight on the slow device at the kill, THAW caller exit $rc"
 	if [ "$rc" != 137 ]; then
 		landed=0
-		diag "the kill did not land in the middle of the $how (caller exit $rc): the test proves nothing this time"
+		ktap_print_msg "the kill did not land in the middle of the $how (caller exit $rc): the test proves nothing this time"
 	fi
 	end=$((SECONDS + 40))
 	s=$(state)
@@ -349,26 +349,26 @@ slow_kill() {
 			landed=0
 		else
 			ok=0
-			diag "the killed THAW ran, yet the deadline had to thaw the set"
+			ktap_print_msg "the killed THAW ran, yet the deadline had to thaw the set"
 		fi
 	fi
 	[ "$s" = auto-thawed ] && helper post-script --execution-id "$id" >/dev/null 2>&1
-	[ "$(state)" = idle ] || { ok=0; diag "state $(state) after the kill"; module_reset; }
+	[ "$(state)" = idle ] || { ok=0; ktap_print_msg "state $(state) after the kill"; module_reset; }
 	bt_rw=1
 	if ! : 2>/dev/null >/mnt/bt/.after-kill; then
 		bt_rw=0
 		ok=0
-		diag "btrfs is no longer writable: $(dmesg | tail -n +"$((since_here + 1))" | grep -E 'BTRFS|snapfreeze' | head -n 4 | tr '\n' ' ')"
+		ktap_print_msg "btrfs is no longer writable: $(dmesg | tail -n +"$((since_here + 1))" | grep -E 'BTRFS|snapfreeze' | head -n 4 | tr '\n' ' ')"
 	fi
-	dmesg | tail -n +"$((since_here + 1))" | grep -q 'forced readonly' && { ok=0; [ "$bt_rw" = 1 ] && diag "a filesystem was forced read-only"; }
-	diag "SIGKILL during a $how: caller exit $rc, $(dmesg | tail -n +"$((since_here + 1))" | grep -oE 'snapfreeze: (rollback|thawed|froze)[^:]*' | head -n 2 | tr '\n' ' ')"
+	dmesg | tail -n +"$((since_here + 1))" | grep -q 'forced readonly' && { ok=0; [ "$bt_rw" = 1 ] && ktap_print_msg "a filesystem was forced read-only"; }
+	ktap_print_msg "SIGKILL during a $how: caller exit $rc, $(dmesg | tail -n +"$((since_here + 1))" | grep -oE 'snapfreeze: (rollback|thawed|froze)[^:]*' | head -n 2 | tr '\n' ' ')"
 	# A kill that came too late proves nothing, but whatever went wrong
 	# anyway still fails.
 	if [ "$landed" = 0 ] && [ "$ok" = 1 ]; then
-		skip "SIGKILL in the middle of a $how (btrfs + a slow ext4): nothing stays frozen and btrfs stays writable" \
+		ktap_test_skip "SIGKILL in the middle of a $how (btrfs + a slow ext4): nothing stays frozen and btrfs stays writable" \
 			"the kill did not land in the middle of the $how this time (caller exit $rc)"
 	else
-		check "SIGKILL in the middle of a $how (btrfs + a slow ext4): nothing stays frozen and btrfs stays writable" [ "$ok" = 1 ]
+		ktap_test_result "SIGKILL in the middle of a $how (btrfs + a slow ext4): nothing stays frozen and btrfs stays writable" [ "$ok" = 1 ]
 	fi
 	dm_switch slow linear >/dev/null 2>&1
 	umount /mnt/slow 2>/dev/null
@@ -376,8 +376,8 @@ slow_kill() {
 }
 
 if [ -z "$FL" ] || ! command -v dmsetup >/dev/null; then
-	skip "SIGKILL in the middle of a freeze" "no dm disk or dmsetup"
-	skip "SIGKILL in the middle of a thaw" "no dm disk or dmsetup"
+	ktap_test_skip "SIGKILL in the middle of a freeze" "no dm disk or dmsetup"
+	ktap_test_skip "SIGKILL in the middle of a thaw" "no dm disk or dmsetup"
 else
 	slow_kill freeze
 	slow_kill thaw
@@ -392,7 +392,7 @@ dm_case() {
 	local n=$1 when=$2 id rc s f0 f1 le msg ok=1 end what
 	id=$(uuid $((3000 + RANDOM)))
 	if ! dm_fresh "$n" >"$T/dm.log" 2>&1; then
-		fail "${DMFS[$n]} on a failing device, errors $when: setup ($(tr '\n' ' ' <"$T/dm.log"))"
+		ktap_test_fail "${DMFS[$n]} on a failing device, errors $when: setup ($(tr '\n' ' ' <"$T/dm.log"))"
 		return
 	fi
 	case $when in
@@ -411,7 +411,7 @@ dm_case() {
 		run_bg pre-script --execution-id "$id" --timeout 60 --target /mnt/e4 --target "/mnt/$n"
 		end=$((SECONDS + 30))
 		while [ "$(state)" != freezing ] && [ "$SECONDS" -le "$end" ]; do msleep 20; done
-		diag "${DMFS[$n]} midflush: switching to errors in state $(state)"
+		ktap_print_msg "${DMFS[$n]} midflush: switching to errors in state $(state)"
 		dm_switch "$n" error
 		wait "$BG"
 		rc=$?
@@ -422,12 +422,12 @@ dm_case() {
 		rc=$?
 	fi
 	if [ "$when" = frozen ]; then
-		[ "$rc" = 0 ] || { ok=0; diag "pre-script exit $rc before the errors"; }
+		[ "$rc" = 0 ] || { ok=0; ktap_print_msg "pre-script exit $rc before the errors"; }
 		dm_switch "$n" error
 		helper post-script --execution-id "$id" >"$T/post.out" 2>&1
 		rc=$?
 		s=$(state)
-		[ "$rc" = 0 ] || { ok=0; diag "post-script exit $rc, want 0: $(grep -E 'ERROR' "$T/post.out" | head -n 2 | tr '\n' ' ')"; }
+		[ "$rc" = 0 ] || { ok=0; ktap_print_msg "post-script exit $rc, want 0: $(grep -E 'ERROR' "$T/post.out" | head -n 2 | tr '\n' ' ')"; }
 		msg="post-script exit $rc, state $s"
 	else
 		s=$(state)
@@ -437,24 +437,24 @@ dm_case() {
 		if [ "$rc" = 0 ] && [ "$when" = midflush ]; then
 			# The flush and freeze won the race: still, nothing may
 			# stay frozen once the set is thawed.
-			diag "${DMFS[$n]} midflush: the freeze completed before the errors began"
+			ktap_print_msg "${DMFS[$n]} midflush: the freeze completed before the errors began"
 			helper post-script --execution-id "$id" >"$T/post.out" 2>&1 ||
-				{ ok=0; diag "post-script exit $?"; }
+				{ ok=0; ktap_print_msg "post-script exit $?"; }
 		elif [ "$rc" != 201 ]; then
 			ok=0
-			diag "pre-script exit $rc, want 201: $(grep -E 'ERROR' "$T/pre.out" | head -n 2 | tr '\n' ' ')"
+			ktap_print_msg "pre-script exit $rc, want 201: $(grep -E 'ERROR' "$T/pre.out" | head -n 2 | tr '\n' ' ')"
 		else
-			grep -q "ERROR: .*/mnt/$n" "$T/pre.out" || { ok=0; diag "the helper's error does not name /mnt/$n: $(grep ERROR "$T/pre.out" | head -n 2 | tr '\n' ' ')"; }
-			[[ $le == */mnt/$n* ]] || { ok=0; diag "last_error does not name /mnt/$n"; }
-			[ "$f1" = $((f0 + 1)) ] || { ok=0; diag "failures counter $f0 -> $f1, want +1"; }
+			grep -q "ERROR: .*/mnt/$n" "$T/pre.out" || { ok=0; ktap_print_msg "the helper's error does not name /mnt/$n: $(grep ERROR "$T/pre.out" | head -n 2 | tr '\n' ' ')"; }
+			[[ $le == */mnt/$n* ]] || { ok=0; ktap_print_msg "last_error does not name /mnt/$n"; }
+			[ "$f1" = $((f0 + 1)) ] || { ok=0; ktap_print_msg "failures counter $f0 -> $f1, want +1"; }
 		fi
 	fi
-	[ "$(state)" = idle ] || { ok=0; diag "state $(state), want idle"; module_reset; }
-	why=$(all_writers_move 10) || { ok=0; diag "$why"; writers_fresh; }
+	[ "$(state)" = idle ] || { ok=0; ktap_print_msg "state $(state), want idle"; module_reset; }
+	why=$(all_writers_move 10) || { ok=0; ktap_print_msg "$why"; writers_fresh; }
 	# A write to the failing filesystem must not block (it may fail).
 	if ! timeout 20 sh -c "echo x >/mnt/$n/after; true" 2>/dev/null; then
 		ok=0
-		diag "a write to /mnt/$n blocked"
+		ktap_print_msg "a write to /mnt/$n blocked"
 	fi
 	case $when in
 	dirty) what="before the flush (dirty data)" ;;
@@ -462,12 +462,12 @@ dm_case() {
 	clean) what="at the freeze (clean filesystem)" ;;
 	frozen) what="while frozen" ;;
 	esac
-	check "${DMFS[$n]} on a device that fails I/O $what: $msg, nothing left frozen" [ "$ok" = 1 ]
+	ktap_test_result "${DMFS[$n]} on a device that fails I/O $what: $msg, nothing left frozen" [ "$ok" = 1 ]
 	umount "/mnt/$n" 2>/dev/null || umount -l "/mnt/$n" 2>/dev/null
 }
 
 if [ -z "$FL" ] || ! command -v dmsetup >/dev/null; then
-	for ((i = 0; i < 8; i++)); do skip "failing device case $i" "no dm disk or dmsetup"; done
+	for ((i = 0; i < 8; i++)); do ktap_test_skip "failing device case $i" "no dm disk or dmsetup"; done
 else
 	for n in fe fx; do
 		for when in dirty midflush clean frozen; do
@@ -488,32 +488,32 @@ rm -f /tmp/sf-rel-bin/snapfreeze
 ok=1
 if [ "$rc" != 0 ] || [ "$(state)" != frozen ]; then
 	ok=0
-	diag "pre-script exit $rc, state $(state)"
+	ktap_print_msg "pre-script exit $rc, state $(state)"
 fi
 if [ -e /tmp/sf-rel-bin/snapfreeze ] || command -v snapfreeze >/dev/null; then
 	ok=0
-	diag "a snapfreeze binary is still reachable"
+	ktap_print_msg "a snapfreeze binary is still reachable"
 fi
-echo thaw >"$SYS/control" || { ok=0; diag "writing thaw to $SYS/control failed"; }
-wait_state auto-thawed 2 || { ok=0; diag "state $(state) 2 s after the emergency thaw"; }
+echo thaw >"$SYS/control" || { ok=0; ktap_print_msg "writing thaw to $SYS/control failed"; }
+wait_state auto-thawed 2 || { ok=0; ktap_print_msg "state $(state) 2 s after the emergency thaw"; }
 dt=$(($(now_ms) - t0))
-why=$(all_writers_move 5) || { ok=0; diag "$why"; }
+why=$(all_writers_move 5) || { ok=0; ktap_print_msg "$why"; }
 # Well before the 15 s deadline: the emergency thaw did it.
-[ "$dt" -lt 12000 ] || { ok=0; diag "took $dt ms: the deadline (15 s) may have done it"; }
+[ "$dt" -lt 12000 ] || { ok=0; ktap_print_msg "took $dt ms: the deadline (15 s) may have done it"; }
 dmesg | tail -n 20 | grep -q 'emergency thaw: thawed 3 filesystem(s)' ||
-	{ ok=0; diag "no 'emergency thaw: thawed 3 filesystem(s)' in dmesg"; }
+	{ ok=0; ktap_print_msg "no 'emergency thaw: thawed 3 filesystem(s)' in dmesg"; }
 helper post-script --execution-id "$(uuid 4000)" >"$T/post.out" 2>&1
 rc=$?
 if [ "$rc" != 203 ] || [ "$(state)" != idle ]; then
 	ok=0
-	diag "post-script after it: exit $rc (want 203), state $(state)"
+	ktap_print_msg "post-script after it: exit $rc (want 203), state $(state)"
 fi
-check "emergency thaw through $SYS/control with the helper binary gone: thawed in $dt ms, writers resumed, post-script reports it (203)" [ "$ok" = 1 ]
+ktap_test_result "emergency thaw through $SYS/control with the helper binary gone: thawed in $dt ms, writers resumed, post-script reports it (203)" [ "$ok" = 1 ]
 
 writers_stop
 if kernel_clean "$since"; then
-	pass "the kernel logged no warning, oops or hung task"
+	ktap_test_pass "the kernel logged no warning, oops or hung task"
 else
-	fail "the kernel logged no warning, oops or hung task"
+	ktap_test_fail "the kernel logged no warning, oops or hung task"
 fi
-ktap_end
+ktap_finished

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The netlink fuzzer against the real module.  Runs INSIDE the VM
-# (tests/reliability/run, part "fuzz"), from the repository:
+# (tests/run --only fuzz), from the repository:
 #
 #   e4 ext4 /mnt/e4, xfs /mnt/xfs, bt btrfs /mnt/bt     real targets the
 #   fuzzer may name (as root they really freeze; it thaws at once), also
@@ -13,14 +13,13 @@
 #   filesystem unmounts and its superblock is really gone (no reference
 #   leaked), the module unloads and loads again, no warning in dmesg
 #
-#   fuzz-guest.sh SEED ROOT_COUNT NOBODY_COUNT
+#   fuzz-guest.sh    (SF_SEED: the seed; SF_LONG=1: the long counts)
 set -u
 
-SEED=$1
-ROOT_COUNT=$2
-NOBODY_COUNT=$3
 # shellcheck source=tests/reliability/lib.sh
 . "$(dirname "$0")/lib.sh"
+ROOT_COUNT=$(by_length 40000 300000)
+NOBODY_COUNT=$(by_length 20000 100000)
 
 FS=(e4 xfs bt)
 
@@ -42,7 +41,8 @@ sb_alive() {
 	esac
 }
 
-ktap_start 13
+ktap_print_header
+ktap_set_plan 13
 since=$(dmesg_lines)
 ok=1
 mount_disks "${FS[@]}" || ok=0
@@ -51,7 +51,7 @@ BT_FSID=$(btrfs filesystem show /mnt/bt 2>/dev/null | sed -nE 's/.*uuid: ([0-9a-
 module_load || ok=0
 alive=1
 for n in "${FS[@]}"; do sb_alive "$n" "$(dev_of "$n")" || alive=0; done
-check "setup: ext4, xfs and btrfs mounted, their superblocks visible in /proc/fs and /sys/fs, module loaded" \
+ktap_test_result "setup: ext4, xfs and btrfs mounted, their superblocks visible in /proc/fs and /sys/fs, module loaded" \
 	[ "$ok$alive" = 11 ]
 
 t0=$SECONDS
@@ -64,36 +64,36 @@ dt=$((SECONDS - t0))
 nres=0
 while IFS= read -r l; do
 	case $l in
-	"ok "[0-9]*) nres=$((nres + 1)); pass "nl_fuzz: $(sed -E 's/^ok [0-9]+ //' <<<"$l")" ;;
-	"not ok "*) nres=$((nres + 1)); fail "nl_fuzz: $(sed -E 's/^not ok ([0-9]+ )?//' <<<"$l")" ;;
+	"ok "[0-9]*) nres=$((nres + 1)); ktap_test_pass "nl_fuzz: $(sed -E 's/^ok [0-9]+ //' <<<"$l")" ;;
+	"not ok "*) nres=$((nres + 1)); ktap_test_fail "nl_fuzz: $(sed -E 's/^not ok ([0-9]+ )?//' <<<"$l")" ;;
 	"# Totals"* | "TAP version"* | 1..*) ;;
-	"#"*) out "$l" ;;
+	"# "*) ktap_print_msg "${l#\# }" ;;
 	esac
 done </tmp/sf-rel-fuzz.out
-for ((; nres < 6; nres++)); do fail "nl_fuzz: a result never reported (exit $frc)"; done
-diag "nl_fuzz: $((ROOT_COUNT + NOBODY_COUNT)) messages in $dt s (exit $frc)"
+for ((; nres < 6; nres++)); do ktap_test_fail "nl_fuzz: a result never reported (exit $frc)"; done
+ktap_print_msg "nl_fuzz: $((ROOT_COUNT + NOBODY_COUNT)) messages in $dt s (exit $frc)"
 
-check "nothing frozen after the fuzzing (state $(state))" [ "$(state)" = idle ]
+ktap_test_result "nothing frozen after the fuzzing (state $(state))" [ "$(state)" = idle ]
 for n in "${FS[@]}"; do
 	d=$(dev_of "$n")
 	if umount "/mnt/$n" 2>/tmp/sf-rel-umount.err; then
 		if sb_alive "$n" "$d"; then
-			fail "$n: unmounted, but its superblock lives on: a reference leaked"
+			ktap_test_fail "$n: unmounted, but its superblock lives on: a reference leaked"
 		else
-			pass "$n: unmounts, and its superblock is gone (no reference leaked)"
+			ktap_test_pass "$n: unmounts, and its superblock is gone (no reference leaked)"
 		fi
 	else
-		fail "$n: unmounts ($(cat /tmp/sf-rel-umount.err))"
+		ktap_test_fail "$n: unmounts ($(cat /tmp/sf-rel-umount.err))"
 	fi
 done
 if rmmod snapfreeze 2>/tmp/sf-rel-rmmod.err && module_load; then
-	pass "the module unloads and loads again"
+	ktap_test_pass "the module unloads and loads again"
 else
-	fail "the module unloads and loads again ($(cat /tmp/sf-rel-rmmod.err))"
+	ktap_test_fail "the module unloads and loads again ($(cat /tmp/sf-rel-rmmod.err))"
 fi
 if kernel_clean "$since"; then
-	pass "the kernel logged no warning, oops or hung task"
+	ktap_test_pass "the kernel logged no warning, oops or hung task"
 else
-	fail "the kernel logged no warning, oops or hung task"
+	ktap_test_fail "the kernel logged no warning, oops or hung task"
 fi
-ktap_end
+ktap_finished

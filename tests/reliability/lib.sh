@@ -2,65 +2,22 @@
 # shellcheck shell=bash
 #
 # Shared by the reliability suite's guest-side scripts (sourced, never
-# run): KTAP output, the VM's disks, the module's sysfs files, writers.
-#
-# KTAP goes to stdout and, when SF_REL_KTAP names a file, to that file
-# too: the host reads the file (on the 9p-shared repository) rather than
-# the serial console, where kernel messages can cut into a line.
+# run): the VM's disks, the module's sysfs files, writers.  Results are
+# KTAP through tests/lib/ktap.sh, which the VM's launcher hands back to
+# the host (tests/lib/part.sh).
 
 REPO=${REPO:-$PWD}
 BIN=$REPO/build/reliability
 HELPER=${SF_HELPER:-$REPO/user/snapfreeze}
 MODULE=${SF_MODULE:-$REPO/kmod/snapfreeze.ko}
 SYS=/sys/kernel/snapfreeze
+# shellcheck source=tests/lib/ktap.sh
+. "$REPO/tests/lib/ktap.sh"
 
-KTAP_N=0
-KTAP_PASS=0
-KTAP_FAIL=0
-KTAP_SKIP=0
-
-# out LINE: one line of KTAP, on stdout and in $SF_REL_KTAP.
-out() {
-	echo "$*"
-	if [ -n "${SF_REL_KTAP:-}" ]; then echo "$*" >>"$SF_REL_KTAP"; fi
-}
-
-ktap_start() {	# ktap_start NTESTS
-	if [ -n "${SF_REL_KTAP:-}" ]; then : >"$SF_REL_KTAP"; fi
-	out "TAP version 13"
-	out "1..$1"
-}
-
-diag() { out "# $*"; }
-
-pass() {
-	KTAP_N=$((KTAP_N + 1))
-	KTAP_PASS=$((KTAP_PASS + 1))
-	out "ok $KTAP_N $*"
-}
-
-fail() {
-	KTAP_N=$((KTAP_N + 1))
-	KTAP_FAIL=$((KTAP_FAIL + 1))
-	out "not ok $KTAP_N $*"
-}
-
-skip() {	# skip NAME REASON
-	KTAP_N=$((KTAP_N + 1))
-	KTAP_SKIP=$((KTAP_SKIP + 1))
-	out "ok $KTAP_N $1 # SKIP $2"
-}
-
-check() {	# check NAME COND...: pass if the command succeeds
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-ktap_end() {
-	out "# Totals: pass:$KTAP_PASS fail:$KTAP_FAIL xfail:0 xpass:0 skip:$KTAP_SKIP error:0"
-	[ "$KTAP_FAIL" = 0 ]
-}
+# The seed of every random choice (tests/run --seed), and the counts:
+# by_length SHORT LONG prints LONG under tests/run --long (make check-long).
+SEED=${SF_SEED:-1}
+by_length() { if [ -n "${SF_LONG:-}" ]; then echo "$2"; else echo "$1"; fi; }
 
 # dev_of NAME: the block device of vm-run's disk NAME (SF_DISKS).
 dev_of() {
@@ -213,7 +170,7 @@ kernel_clean() {
 	bad=$(dmesg | tail -n +"$(($1 + 1))" |
 		grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|blocked for more than|possible circular locking|hung_task' || true)
 	if [ -n "$bad" ]; then
-		while IFS= read -r l; do diag "kernel: $l"; done < <(echo "$bad" | head -n 20)
+		while IFS= read -r l; do ktap_print_msg "kernel: $l"; done < <(echo "$bad" | head -n 20)
 		return 1
 	fi
 }

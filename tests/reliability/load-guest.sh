@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Load: many helpers at once, many cycles, and afterwards everything back
-# where it was.  Runs INSIDE the VM (tests/reliability/run, part "load"),
+# where it was.  Runs INSIDE the VM (tests/run --only load),
 # from the repository:
 #
 #   8 filesystems, a writer on each:  e4 l1 l2 l5 ext4, xfs l3 xfs,
@@ -29,14 +29,13 @@
 #   mount table and the kmalloc slab usage are back to the baseline taken
 #   before (slab within a tolerance: other kernel code allocates too)
 #
-#   load-guest.sh SEED RACE_ROUNDS CYCLES
+#   load-guest.sh    (SF_SEED: the seed; SF_LONG=1: the long counts)
 set -u
 
-SEED=$1
-RACE_ROUNDS=$2
-CYCLES=$3
 # shellcheck source=tests/reliability/lib.sh
 . "$(dirname "$0")/lib.sh"
+RACE_ROUNDS=$(by_length 4 40)
+CYCLES=$(by_length 20 1000)
 
 RANDOM=$SEED
 FS=(e4 xfs bt l1 l2 l3 l4 l5)
@@ -64,12 +63,13 @@ kmalloc_caches() { awk '$1 ~ /^kmalloc-[0-9]+k?$/ { print $1, $2 * $4 }' /proc/s
 sunreclaim() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
 settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
 
-ktap_start 11
+ktap_print_header
+ktap_set_plan 11
 since=$(dmesg_lines)
 ok=1
 mount_disks "${FS[@]}" || ok=0
 module_load || ok=0
-check "setup: 8 filesystems (4 ext4, 2 xfs, 2 btrfs) mounted, module loaded" [ "$ok" = 1 ]
+ktap_test_result "setup: 8 filesystems (4 ext4, 2 xfs, 2 btrfs) mounted, module loaded" [ "$ok" = 1 ]
 
 settle
 base_ref=$(cat /sys/module/snapfreeze/refcnt)
@@ -77,12 +77,12 @@ base_mounts=$(mounts)
 base_km=$(kmalloc_bytes)
 base_su=$(sunreclaim)
 kmalloc_caches >"$T/slab0"
-diag "baseline: refcnt $base_ref, kmalloc $((base_km / 1024)) KiB, SUnreclaim $base_su kB"
+ktap_print_msg "baseline: refcnt $base_ref, kmalloc $((base_km / 1024)) KiB, SUnreclaim $base_su kB"
 
 for n in "${FS[@]}"; do writer_start "$n" append "/mnt/$n/w" 50 2000; done
 moving=1
-for n in "${FS[@]}"; do writer_moves "$n" 10 || { moving=0; diag "writer $n does not start: $(cat "$WDIR/$n.err")"; }; done
-check "a writer runs on each of the 8 filesystems" [ "$moving" = 1 ]
+for n in "${FS[@]}"; do writer_moves "$n" 10 || { moving=0; ktap_print_msg "writer $n does not start: $(cat "$WDIR/$n.err")"; }; done
+ktap_test_result "a writer runs on each of the 8 filesystems" [ "$moving" = 1 ]
 
 # --- race
 "$BIN/sfprobe" listen >"$T/events" 2>&1 &
@@ -155,7 +155,7 @@ reap() {
 				n_pre_timeout=$((n_pre_timeout + 1))
 			else
 				bad_rc=$((bad_rc + 1))
-				diag "race round $r (${PHASES[$k]}): ${ROLES[$k]} exited 201: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
+				ktap_print_msg "race round $r (${PHASES[$k]}): ${ROLES[$k]} exited 201: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
 			fi
 			;;
 		post.0)
@@ -169,7 +169,7 @@ reap() {
 		post.202 | post.205) ;;
 		*)
 			bad_rc=$((bad_rc + 1))
-			diag "race round $r (${PHASES[$k]}): ${ROLES[$k]} exited $rc: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
+			ktap_print_msg "race round $r (${PHASES[$k]}): ${ROLES[$k]} exited $rc: $(grep -E 'ERROR' "$T/h$((k + 1)).out" | head -n 2 | tr '\n' ' ')"
 			;;
 		esac
 	done
@@ -229,7 +229,7 @@ for ((r = 1; r <= RACE_ROUNDS; r++)); do
 		case $s.$rc in
 		frozen.0) n_post0=$((n_post0 + 1)) ;;
 		auto-thawed.203) n_203=$((n_203 + 1)) ;;
-		*) bad_rc=$((bad_rc + 1)); diag "race round $r: post-script of the $s set $id exited $rc" ;;
+		*) bad_rc=$((bad_rc + 1)); ktap_print_msg "race round $r: post-script of the $s set $id exited $rc" ;;
 		esac
 	fi
 done
@@ -244,7 +244,7 @@ wait "$LISTENER" 2>/dev/null
 LISTENER=
 c1_f=$(counter freezes) c1_t=$(counter thaws) c1_a=$(counter auto_thaws) c1_x=$(counter failures)
 
-check "race: $RACE_ROUNDS rounds of 16 helpers (and $thaw_bursts bursts of 8 post-scripts on a frozen set) in ${race_s} s: every exit code is one the contract allows (pre 0/204, or 201 when the deadline passed while freezing or the lock's queue outlasted the budget: $n_pre_timeout; post 0/202/203/205; $bad_rc others)" \
+ktap_test_result "race: $RACE_ROUNDS rounds of 16 helpers (and $thaw_bursts bursts of 8 post-scripts on a frozen set) in ${race_s} s: every exit code is one the contract allows (pre 0/204, or 201 when the deadline passed while freezing or the lock's queue outlasted the budget: $n_pre_timeout; post 0/202/203/205; $bad_rc others)" \
 	[ "$bad_rc" = 0 ]
 
 # The events: one set at a time.
@@ -258,11 +258,11 @@ seq_ok=$(awk '
 		cur = ""; if ($2 == "thawed") nt++; else na++ }
 	$2 == "failed" { nx++ }
 	END { if (!bad) print "ok " nf + 0 " " nt + 0 " " na + 0 " " nx + 0 }' "$T/events")
-diag "race: events frozen/thawed/auto-thawed/failed: ${seq_ok#ok }; longest thawed by a post-script ${held:-?} ms; exits: pre 0 x$n_pre0, post 0 x$n_post0 (of which $n_cleanup cleanups, $n_thaw_race0 in the $thaw_bursts thaw bursts, which also saw $n_thaw_race203 auto-thaws), 203 x$n_203"
+ktap_print_msg "race: events frozen/thawed/auto-thawed/failed: ${seq_ok#ok }; longest thawed by a post-script ${held:-?} ms; exits: pre 0 x$n_pre0, post 0 x$n_post0 (of which $n_cleanup cleanups, $n_thaw_race0 in the $thaw_bursts thaw bursts, which also saw $n_thaw_race203 auto-thaws), 203 x$n_203"
 if [[ $seq_ok == ok* ]]; then
-	pass "race: the events show exactly one set at a time (each frozen followed by the thaw of the same execution id)"
+	ktap_test_pass "race: the events show exactly one set at a time (each frozen followed by the thaw of the same execution id)"
 else
-	fail "race: the events show exactly one set at a time: $seq_ok"
+	ktap_test_fail "race: the events show exactly one set at a time: $seq_ok"
 fi
 read -r _ ev_f ev_t ev_a ev_x <<<"$seq_ok"
 # Every failed event is a pre-script the kernel refused (EBUSY), which
@@ -270,14 +270,14 @@ read -r _ ev_f ev_t ev_a ev_x <<<"$seq_ok"
 # or one whose deadline passed while freezing (201).
 fail_ids_ok=1
 while read -r id; do
-	grep -qE "^pre $id (204|201)$" "$T/exits" || { fail_ids_ok=0; diag "failed event for $id, whose pre-script exited neither 204 nor 201"; }
+	grep -qE "^pre $id (204|201)$" "$T/exits" || { fail_ids_ok=0; ktap_print_msg "failed event for $id, whose pre-script exited neither 204 nor 201"; }
 done < <(awk '$1 == "EVENT" && $2 == "failed" { split($3, a, "="); print a[2] }' "$T/events")
 consistent=0
 [ "$n_pre0" = "${ev_f:-x}" ] && [ "$n_pre0" = $((c1_f - c0_f)) ] &&
 	[ "$n_post0" = "${ev_t:-x}" ] && [ "$n_post0" = $((c1_t - c0_t)) ] &&
 	[ "${ev_x:-x}" = $((c1_x - c0_x)) ] && [ "${ev_a:-x}" = $((c1_a - c0_a)) ] &&
 	[ "$n_203" = $((c1_a - c0_a)) ] && [ "$fail_ids_ok" = 1 ] && consistent=1
-check "race: exit codes, events and counters agree (freezes +$((c1_f - c0_f)), thaws +$((c1_t - c0_t)), auto_thaws +$((c1_a - c0_a)), failures +$((c1_x - c0_x)))" \
+ktap_test_result "race: exit codes, events and counters agree (freezes +$((c1_f - c0_f)), thaws +$((c1_t - c0_t)), auto_thaws +$((c1_a - c0_a)), failures +$((c1_x - c0_x)))" \
 	[ "$consistent" = 1 ]
 
 # --- cycles, in one process (sfprobe): the module, not process start-up
@@ -289,12 +289,12 @@ cyc_out=$("$BIN/sfprobe" cycles "$CYCLES" 30000 "${paths[@]}" 2>&1)
 cyc_rc=$?
 cyc_s=$((SECONDS - t0))
 cf1=$(counter freezes) ct1=$(counter thaws)
-diag "$cyc_out"
-check "cycles: $CYCLES freeze/thaw cycles of 8 filesystems with writers, every request succeeded, counters +$((cf1 - cf0))/+$((ct1 - ct0)), in $cyc_s s" \
+ktap_print_msg "$cyc_out"
+ktap_test_result "cycles: $CYCLES freeze/thaw cycles of 8 filesystems with writers, every request succeeded, counters +$((cf1 - cf0))/+$((ct1 - ct0)), in $cyc_s s" \
 	[ "$cyc_rc.$((cf1 - cf0)).$((ct1 - ct0))" = "0.$CYCLES.$CYCLES" ]
 moving=1
-for n in "${FS[@]}"; do writer_moves "$n" 10 || { moving=0; diag "writer $n is stuck"; }; done
-check "every writer still moves" [ "$moving" = 1 ]
+for n in "${FS[@]}"; do writer_moves "$n" 10 || { moving=0; ktap_print_msg "writer $n is stuck"; }; done
+ktap_test_result "every writer still moves" [ "$moving" = 1 ]
 
 # --- back to the baseline
 writers_stop
@@ -304,24 +304,24 @@ ref=$(cat /sys/module/snapfreeze/refcnt)
 km=$(kmalloc_bytes)
 su=$(sunreclaim)
 ops=$(((c1_f - c0_f) + (cf1 - cf0)))
-check "the module's refcount is back to $base_ref ($ref)" [ "$ref" = "$base_ref" ]
+ktap_test_result "the module's refcount is back to $base_ref ($ref)" [ "$ref" = "$base_ref" ]
 if [ "$(mounts)" = "$base_mounts" ]; then
-	pass "the mount table is back to the baseline"
+	ktap_test_pass "the mount table is back to the baseline"
 else
-	fail "the mount table is back to the baseline"
-	diff <(echo "$base_mounts") <(mounts) | head -n 10 | while read -r l; do diag "$l"; done
+	ktap_test_fail "the mount table is back to the baseline"
+	diff <(echo "$base_mounts") <(mounts) | head -n 10 | while read -r l; do ktap_print_msg "$l"; done
 fi
 # Tolerance: 2 MiB of unrelated kernel allocations, plus 256 bytes per
 # freeze (a leak of one small object per set would show past ~8000 sets;
 # a leaked target array, 8 targets per set, far sooner).
 dkm=$((km - base_km))
 tol=$((2 * 1024 * 1024 + 256 * ops))
-diag "slab: kmalloc $((base_km / 1024)) -> $((km / 1024)) KiB ($((dkm / 1024)) KiB), SUnreclaim $base_su -> $su kB, after $ops sets frozen; growth by cache: $(kmalloc_caches | awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d) printf "%s %+d KiB\n", $1, d / 1024 }' "$T/slab0" - | sort -t' ' -k2 -rn | head -n 5 | tr '\n' ' ')"
-check "kmalloc slab usage back to the baseline within $((tol / 1024)) KiB after $ops sets ($((dkm / 1024)) KiB)" \
+ktap_print_msg "slab: kmalloc $((base_km / 1024)) -> $((km / 1024)) KiB ($((dkm / 1024)) KiB), SUnreclaim $base_su -> $su kB, after $ops sets frozen; growth by cache: $(kmalloc_caches | awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d) printf "%s %+d KiB\n", $1, d / 1024 }' "$T/slab0" - | sort -t' ' -k2 -rn | head -n 5 | tr '\n' ' ')"
+ktap_test_result "kmalloc slab usage back to the baseline within $((tol / 1024)) KiB after $ops sets ($((dkm / 1024)) KiB)" \
 	[ "$dkm" -le "$tol" ]
 if kernel_clean "$since"; then
-	pass "the kernel logged no warning, oops or hung task"
+	ktap_test_pass "the kernel logged no warning, oops or hung task"
 else
-	fail "the kernel logged no warning, oops or hung task"
+	ktap_test_fail "the kernel logged no warning, oops or hung task"
 fi
-ktap_end
+ktap_finished

@@ -3,7 +3,7 @@
 #
 # Privilege: only CAP_SYS_ADMIN in the initial user namespace may freeze,
 # thaw, write the control file or listen to the events.  Runs INSIDE the VM
-# (tests/reliability/run, part "priv"), from the repository:
+# (tests/reliability/priv), from the repository:
 #
 #   e4 ext4 /mnt/e4                       the target
 #   build/reliability/sfprobe OP          tries one operation: exit 0
@@ -60,13 +60,14 @@ refused() {
 root_freeze() { "$P" freeze /mnt/e4 15000 >/dev/null && [ "$(state)" = frozen ]; }
 root_thaw() { "$P" thaw >/dev/null; [ "$(state)" = idle ]; }
 
-ktap_start 20
+ktap_print_header
+ktap_set_plan 20
 since=$(dmesg_lines)
 ok=1
 mkdir -p /mnt/e4
 mount "$(dev_of e4)" /mnt/e4 || ok=0
 module_load || ok=0
-check "setup: ext4 mounted, module loaded" [ "$ok" = 1 ]
+ktap_test_result "setup: ext4 mounted, module loaded" [ "$ok" = 1 ]
 
 # Whether this kernel can restrict the events group.
 MCAST=${SF_REL_MCAST:-}
@@ -81,7 +82,7 @@ userns_why=
 if ! userns_why=$(unshare -U -r true 2>&1); then
 	USERNS=no
 fi
-diag "events group restricted: ${MCAST:-unknown}; user namespaces: $USERNS ${userns_why:+($userns_why)}"
+ktap_print_msg "events group restricted: ${MCAST:-unknown}; user namespaces: $USERNS ${userns_why:+($userns_why)}"
 f0=$(counter freezes)
 t0=$(counter thaws)
 
@@ -92,20 +93,20 @@ s1=$(state)
 r2=$("$P" join-events) || ok=0
 r3=$("$P" thaw) || ok=0
 s2=$(state)
-check "root with CAP_SYS_ADMIN may freeze ($r1, $s1), join events ($r2), thaw ($r3, $s2)" \
+ktap_test_result "root with CAP_SYS_ADMIN may freeze ($r1, $s1), join events ($r2), thaw ($r3, $s2)" \
 	[ "$ok.$s1.$s2" = 1.frozen.idle ]
 root_ops=1
 
 for c in "${CALLERS[@]}"; do
 	if [[ $c == userns* ]] && [ "$USERNS" = no ]; then
 		for op in FREEZE THAW "write control" "join events"; do
-			skip "$c cannot $op" "unshare -U -r fails here: $userns_why"
+			ktap_test_skip "$c cannot $op" "unshare -U -r fails here: $userns_why"
 		done
 		continue
 	fi
 	if [ "$c" = nocap ]; then
 		caps=$(as nocap grep CapEff /proc/self/status)
-		diag "nocap: $caps (bit 21, CAP_SYS_ADMIN, must be clear)"
+		ktap_print_msg "nocap: $caps (bit 21, CAP_SYS_ADMIN, must be clear)"
 	fi
 
 	# FREEZE while idle: the set must stay idle.
@@ -114,7 +115,7 @@ for c in "${CALLERS[@]}"; do
 	s=$(state)
 	ok=0
 	refused "$c" "$rc" && [ "$s" = idle ] && ok=1
-	check "$c cannot FREEZE ($r, state $s)" [ "$ok" = 1 ]
+	ktap_test_result "$c cannot FREEZE ($r, state $s)" [ "$ok" = 1 ]
 	module_reset
 
 	# THAW while root holds a set: it must stay frozen.
@@ -126,9 +127,9 @@ for c in "${CALLERS[@]}"; do
 		root_ops=$((root_ops + 1))
 		ok=0
 		refused "$c" "$rc" && [ "$s" = frozen ] && ok=1
-		check "$c cannot THAW ($r, the set stays $s)" [ "$ok" = 1 ]
+		ktap_test_result "$c cannot THAW ($r, the set stays $s)" [ "$ok" = 1 ]
 	else
-		fail "$c cannot THAW (root could not freeze first)"
+		ktap_test_fail "$c cannot THAW (root could not freeze first)"
 	fi
 
 	# The control file, likewise.
@@ -140,30 +141,30 @@ for c in "${CALLERS[@]}"; do
 		root_ops=$((root_ops + 1))
 		# The file is in the initial network namespace's sysfs: every
 		# caller reaches it, and must be refused (no family involved).
-		check "$c cannot write thaw to $SYS/control ($r, the set stays $s)" \
+		ktap_test_result "$c cannot write thaw to $SYS/control ($r, the set stays $s)" \
 			[ "$rc.$s" = 1.frozen ]
 	else
-		fail "$c cannot write control (root could not freeze first)"
+		ktap_test_fail "$c cannot write control (root could not freeze first)"
 	fi
 
 	if [ "$MCAST" = yes ]; then
 		r=$(as "$c" "$P" join-events)
 		rc=$?
-		check "$c cannot join the events group ($r)" refused "$c" "$rc"
+		ktap_test_result "$c cannot join the events group ($r)" refused "$c" "$rc"
 	elif [ "$MCAST" = no ]; then
-		skip "$c cannot join the events group" "this kernel cannot restrict a genetlink group (no GENL_MCAST_CAP_SYS_ADMIN)"
+		ktap_test_skip "$c cannot join the events group" "this kernel cannot restrict a genetlink group (no GENL_MCAST_CAP_SYS_ADMIN)"
 	else
-		skip "$c cannot join the events group" "cannot tell whether this kernel restricts genetlink groups (no headers)"
+		ktap_test_skip "$c cannot join the events group" "cannot tell whether this kernel restricts genetlink groups (no headers)"
 	fi
 done
 
 f1=$(counter freezes)
 t1=$(counter thaws)
-check "the counters moved by root's own operations only (freezes $f0 -> $f1, thaws $t0 -> $t1, root froze $root_ops times)" \
+ktap_test_result "the counters moved by root's own operations only (freezes $f0 -> $f1, thaws $t0 -> $t1, root froze $root_ops times)" \
 	[ $((f1 - f0)).$((t1 - t0)) = "$root_ops.$root_ops" ]
 if kernel_clean "$since"; then
-	pass "the kernel logged no warning, oops or hung task"
+	ktap_test_pass "the kernel logged no warning, oops or hung task"
 else
-	fail "the kernel logged no warning, oops or hung task"
+	ktap_test_fail "the kernel logged no warning, oops or hung task"
 fi
-ktap_end
+ktap_finished

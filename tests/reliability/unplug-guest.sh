@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of the hot-unplug test (host side: tests/reliability/run, part
-# "unplug", which removes a disk with QMP device_del when asked).  Runs
+# Guest side of the hot-unplug test (host side: tests/reliability/unplug,
+# which removes a disk with QMP device_del when asked).  Runs
 # INSIDE the VM, from the repository:
 #
 #   vda a   ext4  /mnt/a    stays; writer a
@@ -42,12 +42,13 @@ wait_gone() {	# wait_gone DEV SECONDS: the block device left /sys/block
 	done
 }
 
-ktap_start 16
+ktap_print_header
+ktap_set_plan 16
 since=$(dmesg_lines)
 ok=1
 mount_disks a u1 u2 || ok=0
 module_load || ok=0
-check "setup: three ext4 disks mounted, module loaded" [ "$ok" = 1 ]
+ktap_test_result "setup: three ext4 disks mounted, module loaded" [ "$ok" = 1 ]
 writer_start a append /mnt/a/w 200
 
 # unplug_case NAME HOW: HOW is post (post-script after the unplug) or
@@ -61,37 +62,37 @@ unplug_case() {
 	helper pre-script --execution-id "$id" --timeout "$DEADLINE_S" \
 		--target /mnt/a --target "/mnt/$u" >/tmp/sf-rel-unplug.out 2>&1
 	rc=$?
-	check "$u: pre-script froze /mnt/a and /mnt/$u (exit $rc)" [ "$rc" = 0 ]
+	ktap_test_result "$u: pre-script froze /mnt/a and /mnt/$u (exit $rc)" [ "$rc" = 0 ]
 	t0=$SECONDS
 	: >"$SIG/unplug-$u"
 	if wait_gone "$dev" 30; then
-		pass "$u: the frozen disk $dev was hot-unplugged within $((SECONDS - t0)) s, nothing hung"
+		ktap_test_pass "$u: the frozen disk $dev was hot-unplugged within $((SECONDS - t0)) s, nothing hung"
 	else
-		fail "$u: the frozen disk $dev was hot-unplugged within 30 s"
+		ktap_test_fail "$u: the frozen disk $dev was hot-unplugged within 30 s"
 	fi
 	if [ "$how" = post ]; then
 		helper post-script --execution-id "$id" >/tmp/sf-rel-unplug.out 2>&1
 		rc=$?
-		diag "$u: post-script after the unplug: exit $rc: $(grep -E 'ERROR|thawed' /tmp/sf-rel-unplug.out | head -n 2 | tr '\n' ' ')"
+		ktap_print_msg "$u: post-script after the unplug: exit $rc: $(grep -E 'ERROR|thawed' /tmp/sf-rel-unplug.out | head -n 2 | tr '\n' ' ')"
 		s=$(state)
 		if [ "$rc" = 0 ] && [ "$s" = idle ]; then
-			pass "$u: post-script thawed the set with the disk gone (exit 0, state idle)"
+			ktap_test_pass "$u: post-script thawed the set with the disk gone (exit 0, state idle)"
 		else
-			fail "$u: post-script thawed the set with the disk gone (exit $rc, state $s)"
+			ktap_test_fail "$u: post-script thawed the set with the disk gone (exit $rc, state $s)"
 		fi
 	else
 		if wait_state auto-thawed $((DEADLINE_S + 10)); then
-			pass "$u: the deadline thawed the set with the disk gone, $((SECONDS - t0)) s after the unplug"
+			ktap_test_pass "$u: the deadline thawed the set with the disk gone, $((SECONDS - t0)) s after the unplug"
 		else
-			fail "$u: the deadline thawed the set with the disk gone (state $(state) after $((SECONDS - t0)) s)"
+			ktap_test_fail "$u: the deadline thawed the set with the disk gone (state $(state) after $((SECONDS - t0)) s)"
 		fi
 		helper post-script --execution-id "$id" >/tmp/sf-rel-unplug.out 2>&1
 		rc=$?
 		s=$(state)
-		check "$u: post-script reports the auto-thaw (exit $rc, want 203) and the set is idle ($s)" \
+		ktap_test_result "$u: post-script reports the auto-thaw (exit $rc, want 203) and the set is idle ($s)" \
 			[ "$rc.$s" = 203.idle ]
 	fi
-	check "$u: writer a on the surviving disk resumes" writer_moves a 10
+	ktap_test_result "$u: writer a on the surviving disk resumes" writer_moves a 10
 	# The writer on the dead disk is not stuck in the kernel: it ends.
 	kill -TERM "$(cat "$WDIR/$u.pid")" 2>/dev/null
 	end=$((SECONDS + 10))
@@ -99,15 +100,15 @@ unplug_case() {
 		msleep 100
 	done
 	if kill -0 "$(cat "$WDIR/$u.pid")" 2>/dev/null; then
-		fail "$u: the writer on the dead disk ends when asked"
-		diag "$(grep -E '^(State|Name)' "/proc/$(cat "$WDIR/$u.pid")/status" | tr '\n' ' ')"
+		ktap_test_fail "$u: the writer on the dead disk ends when asked"
+		ktap_print_msg "$(grep -E '^(State|Name)' "/proc/$(cat "$WDIR/$u.pid")/status" | tr '\n' ' ')"
 	else
-		pass "$u: the writer on the dead disk ends when asked ($(tail -c 200 "$WDIR/$u.err" | tr '\n' ' '))"
+		ktap_test_pass "$u: the writer on the dead disk ends when asked ($(tail -c 200 "$WDIR/$u.err" | tr '\n' ' '))"
 	fi
 	if timeout 30 umount "/mnt/$u" 2>/tmp/sf-rel-umount.err; then
-		pass "$u: the dead filesystem unmounts"
+		ktap_test_pass "$u: the dead filesystem unmounts"
 	else
-		fail "$u: the dead filesystem unmounts ($(cat /tmp/sf-rel-umount.err))"
+		ktap_test_fail "$u: the dead filesystem unmounts ($(cat /tmp/sf-rel-umount.err))"
 		umount -l "/mnt/$u" 2>/dev/null
 	fi
 }
@@ -117,11 +118,11 @@ unplug_case u2 deadline
 
 writers_stop
 umount /mnt/a
-check "the module unloads afterwards: it holds no superblock (refcnt $(cat /sys/module/snapfreeze/refcnt 2>/dev/null))" \
+ktap_test_result "the module unloads afterwards: it holds no superblock (refcnt $(cat /sys/module/snapfreeze/refcnt 2>/dev/null))" \
 	rmmod snapfreeze
 if kernel_clean "$since"; then
-	pass "the kernel logged no warning, oops or hung task"
+	ktap_test_pass "the kernel logged no warning, oops or hung task"
 else
-	fail "the kernel logged no warning, oops or hung task"
+	ktap_test_fail "the kernel logged no warning, oops or hung task"
 fi
-ktap_end
+ktap_finished
