@@ -17,6 +17,7 @@
 #include <linux/blkdev.h>
 #include <linux/hrtimer.h>
 #include <linux/rcupdate.h>
+#include <linux/task_work.h>
 #include <net/genetlink.h>
 
 /*
@@ -267,6 +268,32 @@ static inline void sf_hrtimer_setup(struct hrtimer *timer,
 #define SF_MCGRP_FLAGS GENL_MCAST_CAP_SYS_ADMIN
 #else
 #define SF_MCGRP_FLAGS 0
+#endif
+
+/*
+ * Running a netlink request as its sender's task work, out of genetlink's
+ * cb_lock (netlink.c), needs task_work_add() exported ("task_work: export
+ * task_work_add()", 2022; every kernel built here exports it, Debian's
+ * 5.10 too).  kmod/Kbuild looks for it in the target kernel's
+ * Module.symvers.  Without it requests run in genetlink's callback,
+ * holding cb_lock while they wait (docs/kernels.md).
+ */
+#ifdef SF_HAVE_TASK_WORK_EXPORT
+#define SF_CAN_DEFER 1
+
+static inline int sf_task_work_add(struct task_struct *task,
+				   struct callback_head *twork)
+{
+	return task_work_add(task, twork, TWA_RESUME);
+}
+#else
+#define SF_CAN_DEFER 0
+
+static inline int sf_task_work_add(struct task_struct *task,
+				   struct callback_head *twork)
+{
+	return -EOPNOTSUPP;
+}
 #endif
 
 /*
