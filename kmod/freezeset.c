@@ -1353,7 +1353,7 @@ static const char *still_frozen_msg(const char *msg)
 	};
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(msgs); i++)
+	for (i = 0; msg && i < ARRAY_SIZE(msgs); i++)
 		if (!strcmp(msg, msgs[i][0]))
 			return msgs[i][1];
 	return msg;
