@@ -3157,7 +3157,8 @@ stacked_undo(struct __test_metadata *_metadata, FIXTURE_DATA(sf) *self,
 	     enum undo_trigger how)
 {
 	static const uint32_t levels[] = { 0, 1 };
-	const int tmo = how == UNDO_DEADLINE ? 3000 + 2 * (int)late_ms() :
+	/* Long enough to flush and freeze the stacked one first. */
+	const int tmo = how == UNDO_DEADLINE ? 6000 + 4 * (int)late_ms() :
 					      LONG_TMO;
 	struct ctx *c = &self->c;
 	struct bg_freeze bg;
@@ -3366,7 +3367,8 @@ SF_TEST(sf, freeze_waits_without_genl_lock, 90)
  */
 SF_TEST(sf, rmmod_refused_while_work_stuck, 120)
 {
-	const int tmo = 3000 + 2 * (int)late_ms();
+	/* Long enough to flush, and try rmmod, before the deadline. */
+	const int tmo = 6000 + 4 * (int)late_ms();
 	struct ctx *c = &self->c;
 	const char *paths[1] = { self->ext4 };
 	struct bg_freeze bg;
