@@ -380,13 +380,13 @@ TEST_F(opts, usage_from_tables)
 		"                         [--target PATH]... [--include-root] [--hooks-dir DIR]\n"
 		"                         [--config FILE] [--budget SECONDS]\n",
 		"  snapfreeze post-script [--execution-id ID] [--hooks-dir DIR] [--config FILE]\n"
-		"                         [--force]\n",
+		"                         [--force] [--budget SECONDS]\n",
 		"  snapfreeze status      [--json] [--prometheus]\n",
 		"  snapfreeze monitor     [--json]\n",
 		"                         [--config FILE] [--budget SECONDS] -- COMMAND [ARG]...\n",
 		"  snapfreeze --version\n",
 		"  --config FILE       configuration (default /etc/snapfreeze/snapfreeze.conf)\n",
-		"keys: timeout, target, include_root, hooks_dir, hook_timeout, budget.",
+		"keys: timeout, target, include_root, hooks_dir, hook_timeout, budget, rollback_timeout, keep_thawed.",
 	};
 	size_t i;
 
@@ -463,6 +463,134 @@ TEST_F(opts, output_formats)
 			    NULL));
 	EXPECT_SAID("monitor does not take --prometheus");
 	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--json", NULL));
+}
+
+/*
+ * Test that post-script never fails on its configuration file: a value
+ * that went bad since the pre-script is a warning, the good lines still
+ * apply, and so does an unreadable file; pre-script still refuses both.
+ */
+TEST_F(opts, post_script_config_lenient)
+{
+	write_config(self->config, "timeout = 90s\nhook_timeout = 7\nbogus\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	options_free(&self->o);
+	ASSERT_EQ(0, parse(&self->o, self->err, "post-script", "--config",
+			   self->config, NULL));
+	EXPECT_TRUE(self->o.command->run == cmd_post_script);
+	EXPECT_EQ(7, self->o.hook_timeout_s);
+	EXPECT_EQ(SF_DEFAULT_TIMEOUT_S, self->o.timeout_s);
+	EXPECT_SAID("warning: ");
+	EXPECT_SAID("ignored: post-script thaws with what is left");
+	options_free(&self->o);
+	chmod(self->config, 0666);
+	EXPECT_EQ(-1, parse(&self->o, self->err, "pre-script", "--config",
+			    self->config, NULL));
+	EXPECT_SAID("writable by others");
+	options_free(&self->o);
+	EXPECT_EQ(0, parse(&self->o, self->err, "post-script", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(SF_DEFAULT_HOOK_TIMEOUT_S, self->o.hook_timeout_s);
+	/* A bad command line is still a usage error. */
+	EXPECT_EQ(-1, parse(&self->o, self->err, "post-script", "--budget",
+			    "0", NULL));
+}
+
+/* Test that "COMMAND --help" is the usage, not a mistake. */
+TEST_F(opts, command_help)
+{
+	ASSERT_EQ(0, parse(&self->o, self->err, "pre-script", "--help", NULL));
+	EXPECT_TRUE(self->o.command->run == cmd_help);
+	ASSERT_EQ(0, parse(&self->o, self->err, "post-script", "--force", "-h",
+			   NULL));
+	EXPECT_TRUE(self->o.command->run == cmd_help);
+	/* COMMAND's own --help is COMMAND's. */
+	ASSERT_EQ(0, parse(&self->o, self->err, "run", "--config", "/dev/null",
+			   "--", "ls", "--help", NULL));
+	EXPECT_TRUE(self->o.command->run == cmd_run);
+}
+
+/* Test that a UUID is sent in lower case whatever case it came in. */
+TEST_F(opts, execution_id_normalized)
+{
+	ASSERT_EQ(0, parse(&self->o, self->err, "post-script", "--config",
+			   "/dev/null", "--execution-id",
+			   "123E4567-E89B-12D3-A456-426614174000", NULL));
+	EXPECT_STREQ(UUID, self->o.exec_id);
+	ASSERT_EQ(0, parse(&self->o, self->err, "post-script", "--config",
+			   "/dev/null", "--execution-id", "None", NULL));
+	EXPECT_STREQ("None", self->o.exec_id);
+}
+
+/*
+ * Test keep_thawed: the SSM agent's directories and the journal by
+ * default; the file's list replaces them; none empties it.
+ */
+TEST_F(opts, keep_thawed)
+{
+	ASSERT_EQ(0, parse(&self->o, self->err, "dry-run", "--config",
+			   "/dev/null", NULL));
+	ASSERT_EQ(3, self->o.keep_thawed.n);
+	EXPECT_STREQ("/var/lib/amazon/ssm", self->o.keep_thawed.paths[0]);
+	EXPECT_STREQ("/var/log/amazon/ssm", self->o.keep_thawed.paths[1]);
+	EXPECT_STREQ("/var/log/journal", self->o.keep_thawed.paths[2]);
+	write_config(self->config, "keep_thawed = /srv/agent\nkeep_thawed=/x\n");
+	ASSERT_EQ(0, parse(&self->o, self->err, "dry-run", "--config",
+			   self->config, NULL));
+	ASSERT_EQ(2, self->o.keep_thawed.n);
+	EXPECT_STREQ("/srv/agent", self->o.keep_thawed.paths[0]);
+	options_free(&self->o);
+	write_config(self->config, "keep_thawed = none\n");
+	ASSERT_EQ(0, parse(&self->o, self->err, "dry-run", "--config",
+			   self->config, NULL));
+	EXPECT_EQ(0, self->o.keep_thawed.n);
+	options_free(&self->o);
+	write_config(self->config, "keep_thawed = relative\n");
+	EXPECT_EQ(-1, parse(&self->o, self->err, "dry-run", "--config",
+			    self->config, NULL));
+}
+
+/*
+ * Test path_safe as sshd judges files: root's and writable by root alone,
+ * symlinks resolved, every directory above too, sticky root directories
+ * (/tmp) allowed.  Run as root: chown makes the other owners.
+ */
+TEST_F(opts, path_safe)
+{
+	char dir[] = "/tmp/sf-safe-XXXXXX", path[128], link[128], why[512];
+
+	if (geteuid())
+		SKIP(return, "needs root (chown)");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/hook", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	write_config(path, "#!/bin/sh\n");
+	chmod(path, 0755);
+	EXPECT_TRUE(path_safe(path, why, sizeof(why)));
+	chmod(path, 0775);
+	EXPECT_FALSE(path_safe(path, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "writable by others"));
+	chmod(path, 0755);
+	ASSERT_EQ(0, chown(path, 65534, 65534));
+	EXPECT_FALSE(path_safe(path, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "not owned by root"));
+	/* Through a symlink: the file it leads to is judged. */
+	ASSERT_EQ(0, symlink(path, link));
+	EXPECT_FALSE(path_safe(link, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "where it leads"));
+	ASSERT_EQ(0, chown(path, 0, 0));
+	EXPECT_TRUE(path_safe(link, why, sizeof(why)));
+	/* A directory above that others may write. */
+	chmod(dir, 0777);
+	EXPECT_FALSE(path_safe(path, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "the directory"));
+	chmod(dir, 01777);
+	EXPECT_TRUE(path_safe(path, why, sizeof(why)));
+	EXPECT_FALSE(path_safe("/nonexistent/x", why, sizeof(why)));
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN

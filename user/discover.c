@@ -1,19 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <libmount/libmount.h>
 
 #include "discover.h"
 #include "log.h"
+#include "options.h"
 
 static bool under_boot(const char *target)
 {
 	return !strcmp(target, "/boot") || !strncmp(target, "/boot/", 6);
+}
+
+/* Why a path of keep_thawed is there, for the messages. */
+static const char *keep_reason(const char *path)
+{
+	if (strstr(path, "/amazon/ssm"))
+		return "the SSM agent writes its state, logs and this command's output there while it runs the pre-script";
+	if (strstr(path, "/journal"))
+		return "the system journal writes there, and every logging process waits for it";
+	return "keep_thawed names it";
+}
+
+/* The path of @keep on filesystem @dev, or NULL. */
+static const char *kept(const struct path_list *keep, dev_t dev)
+{
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; keep && i < keep->n; i++)
+		if (!stat(keep->paths[i], &st) && st.st_dev == dev)
+			return keep->paths[i];
+	return NULL;
 }
 
 static bool known(const struct plan *plan, dev_t dev)
@@ -177,7 +203,8 @@ static struct libmnt_table *load_mounts(void)
 	return tb;
 }
 
-int plan_discover(struct plan *plan, bool include_root)
+int plan_discover(struct plan *plan, bool include_root,
+		  const struct path_list *keep)
 {
 	struct libmnt_table *tb;
 	struct libmnt_iter *it;
@@ -212,6 +239,12 @@ int plan_discover(struct plan *plan, bool include_root)
 		}
 		if (known(plan, dev))
 			continue;	/* a bind mount or a second mount */
+		if (kept(keep, dev)) {
+			log_info("skipping %s (%s): it holds %s: %s (keep_thawed; --target freezes it anyway)",
+				 target, src, kept(keep, dev),
+				 keep_reason(kept(keep, dev)));
+			continue;
+		}
 		if (plan->n == SNAPFREEZE_MAX_TARGETS) {
 			log_error("more than %u filesystems: name them with --target",
 				 SNAPFREEZE_MAX_TARGETS);
@@ -260,7 +293,7 @@ static const char *bdev_mount(struct libmnt_table *tb, dev_t rdev, dev_t *fs)
 }
 
 int plan_targets(struct plan *plan, const char *const *paths,
-		    unsigned int n)
+		 unsigned int n, const struct path_list *keep)
 {
 	struct libmnt_table *tb;
 	const char *mnt;
@@ -284,6 +317,11 @@ int plan_targets(struct plan *plan, const char *const *paths,
 				plan->paths[plan->n] = mnt;
 			}
 		}
+		if (plan->devs[plan->n] && kept(keep, plan->devs[plan->n]))
+			log_info("warning: %s holds %s: %s; frozen, it may block the command that froze it until the auto-thaw (the default plan leaves it out)",
+				 plan->paths[plan->n],
+				 kept(keep, plan->devs[plan->n]),
+				 keep_reason(kept(keep, plan->devs[plan->n])));
 		plan->n++;
 	}
 	find_backing(plan, tb);
@@ -302,4 +340,90 @@ void plan_remove(struct plan *plan, unsigned int i)
 	memmove(&plan->backing[i], &plan->backing[i + 1],
 		(plan->n - i) * sizeof(plan->backing[0]));
 	plan_levels(plan);
+}
+
+/* fanotify's permission events (linux/fanotify.h). */
+#define SF_FAN_PERM_EVENTS	(0x00010000 | 0x00020000 | 0x00040000 | \
+				 0x00100000)
+
+/* Whether fdinfo file @path is a fanotify group with a permission mark. */
+static bool fdinfo_perm(const char *path)
+{
+	char line[512];
+	unsigned long mask;
+	bool perm = false;
+	const char *m;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!perm && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "fanotify ", 9) || !(m = strstr(line, " mask:")))
+			continue;
+		mask = strtoul(m + 6, NULL, 16);
+		perm = mask & SF_FAN_PERM_EVENTS;
+	}
+	fclose(f);
+	return perm;
+}
+
+/* Whether process @pid holds a fanotify group with a permission mark. */
+static bool pid_listens(const char *pid)
+{
+	char dir[300], path[PATH_MAX], link[64];
+	struct dirent *d;
+	bool found = false;
+	ssize_t n;
+	DIR *fds;
+
+	snprintf(dir, sizeof(dir), "/proc/%s/fd", pid);
+	fds = opendir(dir);
+	if (!fds)
+		return false;
+	while (!found && (d = readdir(fds))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:[fanotify]"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid, d->d_name);
+		found = fdinfo_perm(path);
+	}
+	closedir(fds);
+	return found;
+}
+
+unsigned int warn_permission_listeners(void)
+{
+	char path[PATH_MAX], comm[64];
+	unsigned int found = 0;
+	struct dirent *d;
+	DIR *proc;
+	FILE *f;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while ((d = readdir(proc))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
+		    !pid_listens(d->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		comm[0] = '\0';
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = '\0';
+			fclose(f);
+		}
+		comm[strcspn(comm, "\n")] = '\0';
+		log_info("warning: %s (pid %s) answers fanotify permission events (fapolicyd, an antivirus): every open() it watches waits for its answer, and if it blocks on a frozen filesystem, so does the whole machine, this command and the SSM agent included, until the kernel's auto-thaw deadline (--timeout) thaws the set; keep its files out of the set",
+			 comm, d->d_name);
+		found++;
+	}
+	closedir(proc);
+	return found;
 }

@@ -30,11 +30,28 @@ struct plan {
 	unsigned int n;
 };
 
-/* Every mounted filesystem worth freezing; see snapfreeze(8). */
-int plan_discover(struct plan *plan, bool include_root);
-/* The user's targets, in a safe order. */
+struct path_list;
+
+/*
+ * Every mounted filesystem worth freezing; see snapfreeze(8): not / and
+ * /boot (unless @include_root), not the filesystems holding a path of
+ * @keep (keep_thawed: the SSM agent's files, the journal).
+ */
+int plan_discover(struct plan *plan, bool include_root,
+		  const struct path_list *keep);
+/*
+ * The user's targets, in a safe order; a warning for each that holds a
+ * path of @keep.
+ */
 int plan_targets(struct plan *plan, const char *const *paths,
-		    unsigned int n);
+		 unsigned int n, const struct path_list *keep);
+
+/*
+ * Name every process that answers fanotify permission events (fapolicyd,
+ * an antivirus): INFO lines saying what a frozen filesystem means for
+ * them.  Returns how many.
+ */
+unsigned int warn_permission_listeners(void);
 /* Drop entry @i, keeping the order; the levels are computed again. */
 void plan_remove(struct plan *plan, unsigned int i);
 

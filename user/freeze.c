@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pre-script and dry-run, one phase after another: is a set already
- * frozen, the plan (which filesystems, in which order), the freeze hooks,
- * the kernel's FREEZE request and its report.  Each phase returns 0 or the
- * exit code; a failure undoes what the phases before it did.
+ * pre-script and dry-run, one phase after another: the host-wide lock, is
+ * a set already frozen, the plan (which filesystems, in which order), the
+ * freeze hooks, the kernel's FREEZE request and its report.  Each phase
+ * returns 0 or the exit code; a failure undoes what the phases before it
+ * did.  One time budget (--budget) covers everything from the start to
+ * the set frozen: the wait for the lock, the plan, every hook (each is
+ * stopped when the budget runs out) and the FREEZE.  Undoing (the thaw
+ * hooks of a rollback) has a bound of its own, rollback_timeout.  SIGINT,
+ * SIGTERM or SIGHUP at any point undo everything and exit 201.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "discover.h"
 #include "exitcodes.h"
@@ -15,6 +22,7 @@
 #include "names.h"
 #include "report.h"
 #include "session.h"
+#include "signals.h"
 
 /* Busy before anything else: no hook runs for a freeze doomed to fail. */
 static int check_idle(struct session *s)
@@ -78,9 +86,11 @@ static int make_plan(struct session *s, struct plan *plan)
 	const struct options *o = s->o;
 	unsigned int i;
 
-	if (o->targets.n ? plan_targets(plan, o->targets.paths, o->targets.n) :
-			   plan_discover(plan, o->include_root))
+	if (o->targets.n ? plan_targets(plan, o->targets.paths, o->targets.n,
+					&o->keep_thawed) :
+			   plan_discover(plan, o->include_root, &o->keep_thawed))
 		return SF_EXIT_PRE_FAILED;
+	warn_permission_listeners();
 	if (!o->targets.n)
 		drop_unfreezable(s, plan);
 	if (!plan->n) {
@@ -100,8 +110,45 @@ static int hook_exit_code(int ret)
 }
 
 /*
- * Each hook with "freeze" (or "dry-run") in name order; when one fails,
- * those before it get "thaw" in reverse (a dry run has nothing to undo).
+ * Undo the freeze hooks [0, @n): "thaw" in reverse, each within
+ * rollback_timeout, whatever is left of the budget; a second signal does
+ * not stop them.
+ */
+static void rollback_hooks(struct session *s, unsigned int n)
+{
+	struct hooks *h = &s->hooks;
+
+	if (!n)
+		return;
+	h->stop_on_signal = false;
+	h->thaw_result = "rollback";
+	hooks_run_reverse(h, n, "thaw", 0, (int64_t)s->o->rollback_s * 1000);
+}
+
+/* Why freeze hook @i did not succeed, as an ERROR line; the exit code. */
+static int freeze_hook_failed(struct session *s, unsigned int i, int ret)
+{
+	const char *name = s->hooks.names[i];
+
+	if (ret == SF_HOOK_TIMED_OUT && !budget_left(s))
+		log_error("the time budget of %u s (--budget) was used up before the freeze could start, after %lld ms, in hook %s: nothing is frozen",
+			  s->o->budget_s, (long long)(now_ms() - s->start_ms),
+			  name);
+	else if (ret == SF_HOOK_INTERRUPTED)
+		log_error("hook %s was stopped: %s came", name,
+			  strsignal(signal_pending()));
+	else
+		log_error("hook %s failed to prepare for the freeze%s", name,
+			  ret == SF_HOOK_NOT_READY ? " (application not ready)" :
+			  ret == SF_HOOK_TIMED_OUT ? " (hook_timeout)" : "");
+	snprintf(s->summary, sizeof(s->summary), "hook %s failed", name);
+	return hook_exit_code(ret);
+}
+
+/*
+ * Each hook with "freeze" (or "dry-run") in name order, each stopped when
+ * the budget runs out; when one fails, those before it get "thaw" in
+ * reverse (a dry run has nothing to undo).
  */
 static int run_freeze_hooks(struct session *s, const struct plan *plan,
 			    bool dry)
@@ -109,42 +156,52 @@ static int run_freeze_hooks(struct session *s, const struct plan *plan,
 	const struct options *o = s->o;
 	struct hooks *h = &s->hooks;
 	int64_t t = now_ms();
-	unsigned int i;
+	unsigned int i, n;
+	bool ran;
 	int ret;
 
-	if (hooks_prepare(h, o->hooks_dir, o->hook_timeout_s, o->exec_id,
-			  s->what, plan->paths, plan->n))
+	h->timeout_s = o->hook_timeout_s;
+	h->exec_id = o->exec_id;
+	h->command = s->what;
+	h->auto_thaw_s = o->timeout_s;
+	/* The kernel arms the deadline at the FREEZE, inside the budget. */
+	h->auto_thaw_by = epoch_at(s->budget_end) + o->timeout_s;
+	h->stop_on_signal = true;
+	if (hooks_load(h, o->hooks_dir, o->hooks_dir_given, dry) ||
+	    hooks_set_targets(h, plan->paths, plan->n))
 		return SF_EXIT_PRE_FAILED;
 	for (i = 0; i < h->n; i++) {
-		ret = hook_run(h, i, dry ? "dry-run" : "freeze");
+		ran = false;
+		if (signal_pending()) {
+			ret = SF_HOOK_INTERRUPTED;
+		} else if (!budget_left(s)) {
+			ret = SF_HOOK_TIMED_OUT;
+		} else {
+			ret = hook_run(h, i, dry ? "dry-run" : "freeze",
+				       s->budget_end);
+			ran = true;
+		}
 		if (!ret)
 			continue;
-		if (dry) {
-			log_error("hook %s is not ready for a freeze", h->names[i]);
-			return hook_exit_code(ret);
-		}
-		log_error("hook %s failed to prepare for the freeze%s: undoing the hooks before it",
-			  h->names[i], ret == SF_HOOK_NOT_READY ?
-			  " (application not ready)" : "");
-		hooks_run_reverse(h, i, "thaw");
-		return hook_exit_code(ret);
+		/*
+		 * A hook stopped half-way gets its thaw too; one that failed
+		 * undid its own work.
+		 */
+		n = ran && (ret == SF_HOOK_TIMED_OUT ||
+			    ret == SF_HOOK_INTERRUPTED) ? i + 1 : i;
+		ret = freeze_hook_failed(s, i, ret);
+		if (dry)
+			return ret;
+		if (n)
+			log_error("undoing the hooks: thaw in reverse order%s",
+				  n > i ? ", the stopped one included" : "");
+		rollback_hooks(s, n);
+		return ret;
 	}
 	if (h->n)
 		log_info("%u hook(s) ran in %lld ms", h->n,
 			 (long long)(now_ms() - t));
 	return 0;
-}
-
-/*
- * What is left of the time budget: everything since the start counts
- * (discovery, the hooks), so that the whole pre-script ends inside the
- * scheduler's timeout.  0 when it is used up.
- */
-static uint32_t budget_left_ms(const struct session *s)
-{
-	int64_t left = (int64_t)s->o->budget_s * 1000 - (now_ms() - s->start_ms);
-
-	return left > 0 ? (uint32_t)left : 0;
 }
 
 /*
@@ -171,15 +228,38 @@ static int send_freeze(struct session *s, const struct plan *plan,
 	return client_freeze_set(s->client, &a, &s->st, &s->err);
 }
 
+/* A signal came after the set was frozen: thaw it again. */
+static void unfreeze(struct session *s)
+{
+	struct client_status st = { 0 };
+	struct client_error err;
+	int ret;
+
+	log_error("%s came: thawing the set again, the snapshot must not be taken",
+		  strsignal(signal_pending()));
+	ret = client_thaw(s->client, s->o->exec_id, 0, &st, &err);
+	if (ret)
+		report_kernel_error("thaw", ret, &err, NULL, 0);
+	else
+		log_info("thawed %u filesystem(s)", st.nr_targets);
+	client_status_free(&st);
+}
+
 /* The FREEZE request; when it fails, nothing is frozen: thaw the hooks. */
 static int request_freeze(struct session *s, const struct plan *plan,
 			  bool dry)
 {
 	const struct options *o = s->o;
-	uint32_t budget_ms = budget_left_ms(s);
+	uint32_t budget_ms = budget_left(s);
 	int64_t t = now_ms();
 	int ret;
 
+	if (signal_pending()) {
+		log_error("%s came before the freeze: nothing is frozen",
+			  strsignal(signal_pending()));
+		ret = -EINTR;
+		goto failed;
+	}
 	if (!budget_ms) {
 		log_error("the time budget of %u s (--budget) was used up before the freeze could start, after %lld ms: nothing is frozen",
 			  o->budget_s, (long long)(t - s->start_ms));
@@ -187,8 +267,15 @@ static int request_freeze(struct session *s, const struct plan *plan,
 		goto failed;
 	}
 	ret = send_freeze(s, plan, budget_ms, dry);
+	if (!ret && !dry && signal_pending()) {
+		unfreeze(s);
+		ret = -EINTR;
+		goto failed;
+	}
 	if (!ret) {
 		report_frozen(&s->st, dry, o->timeout_s, now_ms() - t);
+		snprintf(s->summary, sizeof(s->summary), "%s %u filesystem(s)",
+			 dry ? "would freeze" : "froze", s->st.nr_targets);
 		return 0;
 	}
 	report_kernel_error(dry ? "the kernel's dry run" : "freeze", ret,
@@ -199,8 +286,11 @@ static int request_freeze(struct session *s, const struct plan *plan,
 failed:
 	if (!dry && s->hooks.n) {
 		log_info("nothing is frozen; thawing the hooks");
-		hooks_run_reverse(&s->hooks, s->hooks.n, "thaw");
+		rollback_hooks(s, s->hooks.n);
 	}
+	if (!s->summary[0])
+		snprintf(s->summary, sizeof(s->summary), "not frozen: %s",
+			 strerror(-ret));
 	return ret == -EBUSY ? SF_EXIT_ALREADY_FROZEN : SF_EXIT_PRE_FAILED;
 }
 
@@ -210,7 +300,8 @@ static int run_freeze(const struct options *o, bool dry)
 	struct session s;
 	int rc;
 
-	rc = session_start(&s, o, dry ? "dry-run" : "pre-script");
+	rc = session_start(&s, o, dry ? "dry-run" : "pre-script",
+			   SF_EXIT_PRE_FAILED);
 	if (!rc)
 		rc = check_idle(&s);
 	if (!rc)

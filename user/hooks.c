@@ -11,13 +11,16 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hooks.h"
 #include "log.h"
+#include "options.h"
+#include "signals.h"
 
-/* How long a hook has after SIGTERM before SIGKILL. */
-#define SF_HOOK_KILL_GRACE_MS 5000
+/* How long a hook's process group has after SIGTERM before SIGKILL. */
+#define SF_HOOK_KILL_GRACE_MS 1000
 /* Without a pidfd, how often to look whether the hook has exited. */
 #define SF_HOOK_TICK_MS 250
 
@@ -50,20 +53,80 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static int hooks_load(struct hooks *h, const char *dir)
+/*
+ * Whether entry @path is a hook to run: NULL, or why not (for dry-run's
+ * list).  A hook that would run but is not safe is refused: -EPERM in
+ * *@refused after an ERROR line.
+ */
+static const char *not_a_hook(const char *name, const char *path,
+			      int *refused)
+{
+	char why[PATH_MAX + 128];
+	struct stat st, lst;
+
+	if (skipped_name(name))
+		return "its name marks it as hidden, a backup or disabled";
+	if (stat(path, &st)) {
+		if (!lstat(path, &lst) && S_ISLNK(lst.st_mode))
+			return "a dangling symlink";
+		return strerror(errno);
+	}
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (access(path, X_OK))
+		return "no execute bit";
+	if (!path_safe(path, why, sizeof(why))) {
+		log_error("hook %s: %s: refusing to run it (and every other hook)",
+			  path, why);
+		*refused = -EPERM;
+	}
+	return NULL;
+}
+
+/* The directory itself: there, a directory, safe.  0, 1 (none), -errno. */
+static int check_dir(const char *dir, bool given)
+{
+	char why[PATH_MAX + 128];
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		if (errno == ENOENT && !given)
+			return 1;
+		log_error("hooks directory %s: %s%s", dir, strerror(errno),
+			  errno == ENOENT ? " (it was named by --hooks-dir or hooks_dir)" : "");
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_error("hooks directory %s: not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (!path_safe(dir, why, sizeof(why))) {
+		log_error("hooks directory %s: %s: refusing to run its hooks",
+			  dir, why);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int hooks_load(struct hooks *h, const char *dir, bool given,
+	       bool list_skipped)
 {
 	struct dirent **list;
-	char path[4096];
-	struct stat st;
-	int i, n;
+	char path[PATH_MAX];
+	const char *why;
+	int i, n, ret, refused = 0;
+	ssize_t len;
 
+	len = readlink("/proc/self/exe", h->helper, sizeof(h->helper) - 1);
+	h->helper[len > 0 ? len : 0] = '\0';
 	h->dir = strdup(dir);
 	h->names = NULL;
 	h->n = 0;
+	ret = check_dir(dir, given);
+	if (ret)
+		return ret > 0 ? 0 : ret;
 	n = scandir(dir, &list, NULL, by_name);
 	if (n < 0) {
-		if (errno == ENOENT)
-			return 0;
 		log_error("hooks directory %s: %s", dir, strerror(errno));
 		return -errno;
 	}
@@ -71,14 +134,21 @@ static int hooks_load(struct hooks *h, const char *dir)
 	for (i = 0; i < n; i++) {
 		const char *name = list[i]->d_name;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if (h->names && !skipped_name(name) && !stat(path, &st) &&
-		    S_ISREG(st.st_mode) && !access(path, X_OK))
-			h->names[h->n++] = strdup(name);
+		if (strcmp(name, ".") && strcmp(name, "..") && h->names) {
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			why = not_a_hook(name, path, &refused);
+			if (!why)
+				h->names[h->n++] = strdup(name);
+			else if (list_skipped)
+				log_info("hooks directory %s: skipping %s: %s",
+					 dir, name, why);
+		}
 		free(list[i]);
 	}
 	free(list);
-	return h->names ? 0 : -ENOMEM;
+	if (!h->names)
+		return -ENOMEM;
+	return refused;
 }
 
 void hooks_free(struct hooks *h)
@@ -113,39 +183,39 @@ static char *join_paths(const char *const *paths, unsigned int n)
 	return s;
 }
 
-int hooks_prepare(struct hooks *h, const char *dir, unsigned int timeout_s,
-		  const char *exec_id, const char *command,
-		  const char *const *paths, unsigned int n)
+int hooks_set_targets(struct hooks *h, const char *const *paths,
+		      unsigned int n)
 {
-	int ret = hooks_load(h, dir);
-
-	h->timeout_s = timeout_s;
-	h->exec_id = exec_id;
-	h->command = command;
+	free(h->targets);
 	h->targets = join_paths(paths, n);
-	if (!ret && !h->targets)
-		ret = -ENOMEM;
-	return ret;
+	return h->targets ? 0 : -ENOMEM;
 }
 
-int hooks_run_reverse(const struct hooks *h, unsigned int n, const char *arg)
+int hooks_run_reverse(const struct hooks *h, unsigned int n, const char *arg,
+		      int64_t until, int64_t min_ms)
 {
+	int64_t at_least;
 	int bad = 0;
 
-	while (n-- > 0)
-		if (hook_run(h, n, arg) != 0)
+	while (n-- > 0) {
+		at_least = now_ms() + min_ms;
+		if (hook_run(h, n, arg, until > at_least ? until : at_least))
 			bad = -1;
+	}
 	return bad;
 }
 
 /* One hook being run. */
 struct running {
 	const char *name, *arg;
-	pid_t pid;
+	pid_t pid;		/* also its process group */
 	int pidfd;		/* -1 on a kernel without pidfd_open */
 	int out;		/* the read end of its stdout and stderr */
-	bool pipe_open, termed;
-	int64_t deadline;
+	bool pipe_open;
+	int stopped;		/* 0, or SF_HOOK_TIMED_OUT / _INTERRUPTED */
+	int phase;		/* 0 running, 1 sent SIGTERM, 2 sent SIGKILL */
+	int64_t start, limit;	/* when it started, when it is stopped */
+	int64_t next;		/* the next step: SIGTERM, then SIGKILL */
 	char buf[4096];
 	size_t len;
 };
@@ -184,19 +254,63 @@ static bool read_output(struct running *r)
 	return true;
 }
 
-static void child(const struct hooks *h, unsigned int i, const char *arg,
-		  int out)
+static void setenv_num(const char *name, long long v)
 {
-	char path[4096];
+	char buf[32];
 
+	snprintf(buf, sizeof(buf), "%lld", v);
+	setenv(name, buf, 1);
+}
+
+/* What a hook is told (snapfreeze-hooks(5), ENVIRONMENT). */
+static void child_env(const struct hooks *h, int64_t limit)
+{
+	int64_t left = limit - now_ms();
+
+	setenv("SNAPFREEZE_EXECUTION_ID", h->exec_id, 1);
+	setenv("SNAPFREEZE_COMMAND", h->command, 1);
+	setenv("SNAPFREEZE_TARGETS", h->targets ? h->targets : "", 1);
+	if (h->helper[0])
+		setenv("SNAPFREEZE_HELPER", h->helper, 1);
+	setenv_num("SNAPFREEZE_HOOK_TIME_LEFT_MS", left > 0 ? left : 0);
+	setenv_num("SNAPFREEZE_HOOK_DEADLINE",
+		   (long long)time(NULL) + (left > 0 ? left / 1000 : 0));
+	if (h->auto_thaw_s) {
+		setenv_num("SNAPFREEZE_TIMEOUT", h->auto_thaw_s);
+		setenv_num("SNAPFREEZE_AUTO_THAW_BY", h->auto_thaw_by);
+	} else {
+		unsetenv("SNAPFREEZE_TIMEOUT");
+		unsetenv("SNAPFREEZE_AUTO_THAW_BY");
+	}
+	if (h->thaw_result)
+		setenv("SNAPFREEZE_THAW_RESULT", h->thaw_result, 1);
+	else
+		unsetenv("SNAPFREEZE_THAW_RESULT");
+}
+
+/*
+ * In the child: a process group of its own (stopped as one), stdin from
+ * /dev/null, the signals as a fresh process has them, output to our pipe.
+ */
+static void child(const struct hooks *h, unsigned int i, const char *arg,
+		  int out, int64_t limit)
+{
+	char path[PATH_MAX];
+	int null;
+
+	setpgid(0, 0);
+	signals_reset_child();
 	snprintf(path, sizeof(path), "%s/%s", h->dir, h->names[i]);
+	null = open("/dev/null", O_RDONLY);
+	if (null >= 0 && null != STDIN_FILENO) {
+		dup2(null, STDIN_FILENO);
+		close(null);
+	}
 	dup2(out, STDOUT_FILENO);
 	dup2(out, STDERR_FILENO);
 	if (out > STDERR_FILENO)
 		close(out);
-	setenv("SNAPFREEZE_EXECUTION_ID", h->exec_id, 1);
-	setenv("SNAPFREEZE_COMMAND", h->command, 1);
-	setenv("SNAPFREEZE_TARGETS", h->targets ? h->targets : "", 1);
+	child_env(h, limit);
 	execl(path, h->names[i], arg, (char *)NULL);
 	fprintf(stderr, "cannot run: %s\n", strerror(errno));
 	_exit(127);
@@ -227,7 +341,9 @@ static int spawn(const struct hooks *h, unsigned int i, struct running *r)
 		return -1;
 	}
 	if (r->pid == 0)
-		child(h, i, r->arg, fds[1]);
+		child(h, i, r->arg, fds[1], r->limit);
+	/* Both sides, so that the group exists whoever runs first. */
+	setpgid(r->pid, r->pid);
 	close(fds[1]);
 	r->out = fds[0];
 	r->pipe_open = true;
@@ -235,29 +351,42 @@ static int spawn(const struct hooks *h, unsigned int i, struct running *r)
 	return 0;
 }
 
-/* SIGTERM at the deadline, SIGKILL after the grace time, and again. */
-static void enforce_deadline(struct running *r, unsigned int timeout_s)
+/*
+ * At its limit (or on our signal) SIGTERM to the hook's process group,
+ * SIGKILL after the grace time, and again: whatever it started goes too.
+ */
+static void enforce_limit(struct running *r, bool stop_on_signal)
 {
 	int64_t now = now_ms();
 
-	if (now < r->deadline)
+	if (!r->phase && !r->stopped && stop_on_signal && signal_pending()) {
+		log_error("hook %s %s: stopping it: %s came", r->name, r->arg,
+			  strsignal(signal_pending()));
+		r->stopped = SF_HOOK_INTERRUPTED;
+		r->next = now;
+	}
+	if (now < r->next)
 		return;
-	if (!r->termed) {
-		log_error("hook %s %s: timed out after %u s", r->name, r->arg,
-			  timeout_s);
-		kill(r->pid, SIGTERM);
-		r->termed = true;
-		r->deadline = now + SF_HOOK_KILL_GRACE_MS;
+	if (!r->phase) {
+		if (!r->stopped) {
+			log_error("hook %s %s: stopped at its time limit, after %lld ms",
+				  r->name, r->arg, (long long)(now - r->start));
+			r->stopped = SF_HOOK_TIMED_OUT;
+		}
+		kill(-r->pid, SIGTERM);
+		r->phase = 1;
+		r->next = now + SF_HOOK_KILL_GRACE_MS;
 	} else {
-		kill(r->pid, SIGKILL);
-		r->deadline = now + 1000;
+		kill(-r->pid, SIGKILL);
+		r->phase = 2;
+		r->next = now + 1000;
 	}
 }
 
-/* How long to sleep in poll(): until the deadline, or a tick without a pidfd. */
+/* How long to sleep in poll(): until the next step, or a tick without a pidfd. */
 static int poll_timeout(const struct running *r)
 {
-	int64_t left = r->deadline - now_ms();
+	int64_t left = r->next - now_ms();
 
 	if (left < 0)
 		left = 0;
@@ -270,19 +399,26 @@ static int poll_timeout(const struct running *r)
  * Wait for the hook itself, not for EOF: a hook may leave a process behind
  * (a database session holding a lock) that keeps the pipe open, or close
  * its output early (exec >>logfile) and run on.  poll() sleeps until
- * output, the hook's exit (its pidfd) or the deadline.
+ * output, the hook's exit (its pidfd), the next step or a signal.
  */
-static int wait_hook(struct running *r, unsigned int timeout_s)
+static int wait_hook(struct running *r, bool stop_on_signal)
 {
-	int status;
+	int status = 0;
+	pid_t got;
 
-	while (waitpid(r->pid, &status, WNOHANG) != r->pid) {
+	while ((got = waitpid(r->pid, &status, WNOHANG)) != r->pid) {
 		struct pollfd p[2] = {
 			{ .fd = r->pipe_open ? r->out : -1, .events = POLLIN },
 			{ .fd = r->pidfd, .events = POLLIN },
 		};
 
-		enforce_deadline(r, timeout_s);
+		if (got < 0 && errno != EINTR) {
+			/* Not ours to wait for (someone reaped it): give up. */
+			log_error("hook %s %s: cannot wait for it: %s", r->name,
+				  r->arg, strerror(errno));
+			return -1;
+		}
+		enforce_limit(r, stop_on_signal);
 		if (poll(p, 2, poll_timeout(r)) > 0 &&
 		    (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			read_output(r);
@@ -290,16 +426,20 @@ static int wait_hook(struct running *r, unsigned int timeout_s)
 	return status;
 }
 
-int hook_run(const struct hooks *h, unsigned int i, const char *arg)
+int hook_run(const struct hooks *h, unsigned int i, const char *arg,
+	     int64_t until)
 {
 	struct running r = { .name = h->names[i], .arg = arg };
-	int64_t start = now_ms();
 	int status;
 
+	r.start = now_ms();
+	r.limit = r.start + h->timeout_s * 1000LL;
+	if (until < r.limit)
+		r.limit = until;
+	r.next = r.limit;
 	if (spawn(h, i, &r))
-		return -1;
-	r.deadline = start + h->timeout_s * 1000LL;
-	status = wait_hook(&r, h->timeout_s);
+		return SF_HOOK_FAILED;
+	status = wait_hook(&r, h->stop_on_signal);
 	if (r.pidfd >= 0)
 		close(r.pidfd);
 	/* What it wrote before exiting; children it left may write on. */
@@ -308,12 +448,16 @@ int hook_run(const struct hooks *h, unsigned int i, const char *arg)
 		;
 	relay(&r, true);
 	close(r.out);
+	if (status < 0)
+		return SF_HOOK_FAILED;
 
 	log_info("hook %s %s: %s %d after %lld ms", r.name, arg,
 		 WIFEXITED(status) ? "exit" : "signal",
 		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		 (long long)(now_ms() - start));
-	if (r.termed || !WIFEXITED(status))
-		return -1;
+		 (long long)(now_ms() - r.start));
+	if (r.stopped)
+		return r.stopped;
+	if (!WIFEXITED(status))
+		return SF_HOOK_FAILED;
 	return WEXITSTATUS(status);
 }

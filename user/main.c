@@ -13,6 +13,7 @@
 #include "exitcodes.h"
 #include "log.h"
 #include "options.h"
+#include "signals.h"
 
 int cmd_version(const struct options *o)
 {
@@ -23,7 +24,8 @@ int cmd_version(const struct options *o)
 
 /*
  * Usage problems are ERROR: lines on stdout too: stdout is what the
- * scheduler keeps of a run.
+ * scheduler keeps of a run.  A parse that succeeded may still have
+ * warnings (post-script's configuration file): INFO lines.
  */
 static int parse_options(struct options *o, int argc, char **argv)
 {
@@ -39,7 +41,10 @@ static int parse_options(struct options *o, int argc, char **argv)
 	fclose(err);
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		log_error("%s", line);
+		if (ret)
+			log_error("%s", line);
+		else
+			log_info("%s", line);
 		fprintf(stderr, "%s\n", line);
 	}
 	if (ret)
@@ -57,8 +62,9 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return SF_EXIT_USAGE;
 	}
-	/* The scheduler reads our stdout; a closed pipe must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
+	signals_setup(o.command->run == cmd_pre_script ||
+		      o.command->run == cmd_post_script ||
+		      o.command->run == cmd_dry_run || o.command->run == cmd_run);
 	rc = o.command->run(&o);
 	options_free(&o);
 	return rc;

@@ -116,16 +116,28 @@ static void targets(FILE *f, const struct client_status *st)
 	}
 }
 
+static void info_up(FILE *f, const char *version, int up)
+{
+	family(f, "info", "gauge", "The helper that wrote these metrics.");
+	fputs("snapfreeze_info{version=", f);
+	metrics_label_value(f, version);
+	fputs("} 1\n", f);
+	gauge(f, "up", "1 if the module answered, 0 if it could not be reached.",
+	      up);
+}
+
+void metrics_print_down(FILE *f, const char *version)
+{
+	info_up(f, version, 0);
+}
+
 void metrics_print(FILE *f, const struct client_status *st,
 		   const char *version)
 {
 	bool frozen = st->state == SNAPFREEZE_STATE_FROZEN;
 	uint64_t now = realtime_ns(), since = st->frozen_since_ns;
 
-	family(f, "info", "gauge", "The helper that wrote these metrics.");
-	fputs("snapfreeze_info{version=", f);
-	metrics_label_value(f, version);
-	fputs("} 1\n", f);
+	info_up(f, version, 1);
 	states(f, st);
 	counter(f, "freezes_total", "Freeze sets frozen since the module was loaded.",
 		st->freezes);

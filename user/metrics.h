@@ -18,4 +18,7 @@ void metrics_label_value(FILE *f, const char *s);
 void metrics_print(FILE *f, const struct client_status *st,
 		   const char *version);
 
+/* The module cannot be reached: snapfreeze_up 0 and the version alone. */
+void metrics_print_down(FILE *f, const char *version);
+
 #endif /* SF_METRICS_H */

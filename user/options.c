@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ enum setting_id {
 	SETTING_JSON,
 	SETTING_PROMETHEUS,
 	SETTING_BUDGET,
+	SETTING_ROLLBACK_TIMEOUT,
+	SETTING_KEEP_THAWED,
 	NR_SETTINGS
 };
 
@@ -74,11 +77,24 @@ static int parse_bool(const char *s, bool *out)
 	return -1;
 }
 
+/*
+ * The scheduler's UUIDs are compared without regard to case, so they are
+ * sent in one: lower case (snapfreeze(8), EXECUTION IDS).
+ */
 static int set_exec_id(struct options *o, const char *v)
 {
+	size_t i;
+
 	if (!exec_id_valid(v))
 		return -1;
-	o->exec_id = v;
+	if (!strcmp(v, SNAPFREEZE_EXEC_ID_NONE)) {
+		o->exec_id = SNAPFREEZE_EXEC_ID_NONE;
+		return 0;
+	}
+	for (i = 0; v[i]; i++)
+		o->exec_id_buf[i] = tolower((unsigned char)v[i]);
+	o->exec_id_buf[i] = '\0';
+	o->exec_id = o->exec_id_buf;
 	return 0;
 }
 
@@ -95,6 +111,28 @@ static int set_hook_timeout(struct options *o, const char *v)
 static int set_budget(struct options *o, const char *v)
 {
 	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->budget_s);
+}
+
+static int set_rollback(struct options *o, const char *v)
+{
+	return parse_uint(v, 1, SF_MAX_TIMEOUT_S, &o->rollback_s);
+}
+
+/* An absolute path, or "none"; the first one given drops the defaults. */
+static int set_keep_thawed(struct options *o, const char *v)
+{
+	struct path_list *l = &o->keep_thawed;
+
+	if (!l->given) {
+		l->n = 0;
+		l->given = true;
+	}
+	if (!strcmp(v, "none"))
+		return 0;
+	if (v[0] != '/' || l->n == SF_MAX_KEEP_THAWED)
+		return -1;
+	l->paths[l->n++] = v;
+	return 0;
 }
 
 static int set_target(struct options *o, const char *v)
@@ -201,9 +239,18 @@ static const struct setting {
 		"budget", "budget", "SECONDS", false, set_budget,
 		FIELD(budget_s), "whole seconds, 1.." STR(SF_MAX_TIMEOUT_S),
 		"fail (201, nothing frozen) unless frozen this long after\n"
-		"the start, hooks included; keep it under the scheduler's\n"
-		"timeout",
+		"the start, hooks and the wait for another command included;\n"
+		"post-script: wait this long at most for another command;\n"
+		"keep it under the scheduler's timeout",
 		STR(SF_DEFAULT_BUDGET_S) },
+	[SETTING_ROLLBACK_TIMEOUT] = {
+		NULL, "rollback_timeout", "SECONDS", false, set_rollback,
+		FIELD(rollback_s), "whole seconds, 1.." STR(SF_MAX_TIMEOUT_S),
+		NULL, NULL },
+	[SETTING_KEEP_THAWED] = {
+		NULL, "keep_thawed", "PATH", true, set_keep_thawed,
+		FIELD(keep_thawed), "an absolute path, or none; at most "
+		STR(SF_MAX_KEEP_THAWED), NULL, NULL },
 };
 
 #define FREEZE_OPTIONS (BIT(EXEC_ID) | BIT(TIMEOUT) | BIT(TARGET) | \
@@ -214,7 +261,8 @@ static const struct command commands[] = {
 	{ "pre-script", cmd_pre_script, FREEZE_OPTIONS,
 	  "run the freeze hooks, then freeze the targets as one set" },
 	{ "post-script", cmd_post_script,
-	  BIT(EXEC_ID) | BIT(FORCE) | BIT(HOOKS_DIR) | BIT(CONFIG),
+	  BIT(EXEC_ID) | BIT(FORCE) | BIT(HOOKS_DIR) | BIT(CONFIG) |
+	  BIT(BUDGET),
 	  "thaw the set, then run the thaw hooks" },
 	{ "dry-run", cmd_dry_run, FREEZE_OPTIONS,
 	  "check everything pre-script would do, and change nothing" },
@@ -349,9 +397,11 @@ void usage(FILE *f)
 	      "  0    success\n"
 	      "  1    usage error, unknown command word, bad option value\n"
 	      "  201  pre-script failed (bad target, freeze error, freeze hook failed, --budget\n"
-	      "       ran out); nothing left frozen\n"
+	      "       ran out, another command kept the host-wide lock, a signal); nothing\n"
+	      "       left frozen; the scheduler retries the whole run\n"
 	      "  202  post-script failed (thaw error, execution id mismatch, thaw hook failed,\n"
-	      "       a target left frozen by another holder such as fsfreeze -f); retry it\n"
+	      "       a target left frozen by another holder such as fsfreeze -f, another\n"
+	      "       command kept the host-wide lock); retry it\n"
 	      "  203  post-script after the kernel auto-thawed this set (thaw hooks still ran)\n"
 	      "  204  pre-script or dry-run while a set is frozen, or a target frozen by someone else\n"
 	      "  205  post-script while nothing is frozen\n"
@@ -368,6 +418,59 @@ int cmd_help(const struct options *o)
 	(void)o;
 	usage(stdout);
 	return 0;
+}
+
+/* ---- files that run or configure something as root */
+
+static bool owner_ok(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+bool path_safe(const char *path, char *why, size_t size)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+
+	if (!realpath(path, real)) {
+		snprintf(why, size, "cannot resolve it: %s", strerror(errno));
+		return false;
+	}
+	if (stat(real, &st)) {
+		snprintf(why, size, "%s: %s", real, strerror(errno));
+		return false;
+	}
+	if (!owner_ok(&st) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(why, size, "%s%s is %s (owner uid %u, mode %04o): it must be root's and writable by root alone",
+			 real, strcmp(real, path) ? " (where it leads)" : "",
+			 !owner_ok(&st) ? "not owned by root" :
+			 "writable by others", (unsigned int)st.st_uid,
+			 (unsigned int)(st.st_mode & 07777));
+		return false;
+	}
+	/* Each directory above it: "/a/b/c" -> "/a/b", "/a", "/". */
+	while ((slash = strrchr(real, '/'))) {
+		if (slash == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(real, &st)) {
+			snprintf(why, size, "%s: %s", real, strerror(errno));
+			return false;
+		}
+		if (!owner_ok(&st) ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		     !(st.st_uid == 0 && (st.st_mode & S_ISVTX)))) {
+			snprintf(why, size, "the directory %s above it is %s (owner uid %u, mode %04o)",
+				 real, !owner_ok(&st) ? "not owned by root" :
+				 "writable by others", (unsigned int)st.st_uid,
+				 (unsigned int)(st.st_mode & 07777));
+			return false;
+		}
+		if (!strcmp(real, "/"))
+			break;
+	}
+	return true;
 }
 
 /* ---- the configuration file */
@@ -482,6 +585,7 @@ static ssize_t read_all(int fd, char *buf, const char *path, FILE *err)
 static int read_config(const char *path, bool explicit, char **text,
 		       FILE *err)
 {
+	char why[PATH_MAX + 128];
 	struct stat st;
 	ssize_t len, bad;
 	char *buf;
@@ -491,6 +595,11 @@ static int read_config(const char *path, bool explicit, char **text,
 	ret = check_config_type(path, explicit, err);
 	if (ret <= 0)
 		return ret;
+	if (!path_safe(path, why, sizeof(why))) {
+		fprintf(err, "snapfreeze: %s: %s: refusing to read it\n", path,
+			why);
+		return -1;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		fprintf(err, "snapfreeze: %s: %s\n", path,
@@ -528,8 +637,8 @@ static const struct setting *find_key(const char *key)
 }
 
 /* Apply one line to @file; @seen: the keys given so far. */
-static int config_line(struct options *file, char *line, unsigned int *seen,
-		       const char *where, FILE *err)
+static int config_line_(struct options *file, char *line, unsigned int *seen,
+			const char *where, FILE *err)
 {
 	const struct setting *s;
 	char *key = trim(line), *eq;
@@ -559,6 +668,20 @@ bad:
 	return -1;
 }
 
+/* Apply one line to @file; @seen: the keys given so far. */
+static int config_line(struct options *file, char *line, unsigned int *seen,
+		       const char *where, FILE *err)
+{
+	/* A bad value must not leave half of itself behind. */
+	struct options before = *file;
+	int ret;
+
+	ret = config_line_(file, line, seen, where, err);
+	if (ret)
+		*file = before;
+	return ret;
+}
+
 static void options_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -567,41 +690,86 @@ static void options_defaults(struct options *o)
 	o->hooks_dir = SF_DEFAULT_HOOKS_DIR;
 	o->hook_timeout_s = SF_DEFAULT_HOOK_TIMEOUT_S;
 	o->budget_s = SF_DEFAULT_BUDGET_S;
+	o->rollback_s = SF_DEFAULT_ROLLBACK_S;
 	o->config = SF_DEFAULT_CONFIG;
+	{
+		static const char *const keep[] = SF_DEFAULT_KEEP_THAWED;
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(keep); i++)
+			o->keep_thawed.paths[i] = keep[i];
+		o->keep_thawed.n = ARRAY_SIZE(keep);
+	}
 }
 
 /*
  * Read the file into a struct of its own, then take from it each key the
  * command line did not set (@argv_set).  The options keep pointers into
- * the text.
+ * the text.  @lenient (post-script): what is wrong is a warning, the line
+ * (or the file) is skipped, and the rest still applies.
  */
-static int load_config(struct options *o, unsigned int argv_set, FILE *err)
+static int load_config(struct options *o, unsigned int argv_set, bool lenient,
+		       FILE *err)
 {
 	unsigned int lineno = 0, seen = 0;
 	struct options file;
 	char *line, *next, where[128];
-	int i;
+	FILE *out = err;
+	char *wbuf = NULL;
+	size_t wlen = 0;
+	int i, ret = 0;
 
+	/* Lenient: the messages are collected, then given as warnings. */
+	if (lenient) {
+		out = open_memstream(&wbuf, &wlen);
+		if (!out)
+			out = err;
+	}
 	if (read_config(o->config, argv_set & BIT(CONFIG), &o->config_text,
-			err))
-		return -1;
+			out)) {
+		ret = -1;
+		goto warn;
+	}
 	if (!o->config_text)
-		return 0;
+		goto warn;
 	options_defaults(&file);
 	for (line = o->config_text; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		snprintf(where, sizeof(where), "%s:%u", o->config, ++lineno);
-		if (config_line(&file, line, &seen, where, err))
-			return -1;
+		if (config_line(&file, line, &seen, where, out)) {
+			ret = -1;
+			if (!lenient)
+				goto warn;
+		}
 	}
 	for (i = 0; i < NR_SETTINGS; i++)
-		if (settings[i].key && !(argv_set & (1U << i)))
+		if (settings[i].key && !(argv_set & (1U << i)) &&
+		    (!lenient || (seen & (1U << i))))
 			memcpy((char *)o + settings[i].offset,
 			       (char *)&file + settings[i].offset,
 			       settings[i].size);
-	return 0;
+	if (seen & BIT(HOOKS_DIR))
+		o->hooks_dir_given = true;
+warn:
+	if (out != err) {
+		fclose(out);
+		for (line = wbuf; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (!strncmp(line, "snapfreeze: ", 12))
+				line += 12;
+			fprintf(err, "snapfreeze: warning: %s (ignored: %s thaws with what is left)\n",
+				line, o->command->word);
+			if (!next)
+				break;
+		}
+		free(wbuf);
+		return 0;
+	}
+	return lenient ? 0 : ret;
 }
 
 void options_free(struct options *o)
@@ -628,6 +796,16 @@ static int find_command(struct options *o, int argc, char **argv, FILE *err)
 	}
 	fprintf(err, "snapfreeze: unknown command '%s'\n", argv[1]);
 	return -1;
+}
+
+static const struct command *help_command(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (commands[i].run == cmd_help)
+			return &commands[i];
+	return NULL;
 }
 
 /* One option from getopt: allowed, not given before, a valid value. */
@@ -665,7 +843,7 @@ static int take_option(struct options *o, int id, const char *value,
 static int parse_argv(struct options *o, int argc, char **argv,
 		      unsigned int *set, FILE *err)
 {
-	struct option longopts[NR_SETTINGS + 1] = { { 0 } };
+	struct option longopts[NR_SETTINGS + 2] = { { 0 } };
 	int i, n = 0, c;
 
 	for (i = 0; i < NR_SETTINGS; i++)
@@ -674,11 +852,17 @@ static int parse_argv(struct options *o, int argc, char **argv,
 				settings[i].option,
 				settings[i].arg ? required_argument : no_argument,
 				NULL, i };
+	/* "pre-script --help" is a request for the usage, not a mistake. */
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	optind = 0;
 	opterr = 0;
 	/* "+": a command line after the options is not ours to permute. */
-	while ((c = getopt_long(argc, argv, operands_of(o->command) ? "+" : "",
+	while ((c = getopt_long(argc, argv, operands_of(o->command) ? "+h" : "h",
 				longopts, NULL)) != -1) {
+		if (c == 'h') {
+			o->command = help_command();
+			return 0;
+		}
 		if (c == '?' || c == ':') {
 			fprintf(err, "snapfreeze: %s: bad or incomplete option '%s'\n",
 				o->command->word, argv[optind - 1]);
@@ -717,7 +901,11 @@ int options_parse(struct options *o, int argc, char **argv, FILE *err)
 	if (find_command(o, argc, argv, err) ||
 	    parse_argv(o, argc - 1, argv + 1, &set, err))
 		return -1;
+	if (o->command->run == cmd_help)
+		return 0;
+	if (set & BIT(HOOKS_DIR))
+		o->hooks_dir_given = true;
 	if (!(o->command->settings & BIT(CONFIG)))
 		return 0;
-	return load_config(o, set, err);
+	return load_config(o, set, o->command->run == cmd_post_script, err);
 }

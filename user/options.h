@@ -21,6 +21,19 @@
 #define SF_MAX_TIMEOUT_S	3600
 #define SF_DEFAULT_HOOK_TIMEOUT_S 30
 /*
+ * The thaw hooks of a pre-script that failed (its rollback) share this
+ * many seconds, on top of the budget: 8 + 2 is DLM's default timeout.
+ */
+#define SF_DEFAULT_ROLLBACK_S	2
+/*
+ * What the default plan never freezes: the filesystems holding these
+ * (the SSM agent's state and logs, which it writes while it runs the
+ * pre-script; the persistent system journal).  keep_thawed replaces them.
+ */
+#define SF_DEFAULT_KEEP_THAWED	{ "/var/lib/amazon/ssm", "/var/log/amazon/ssm", \
+				  "/var/log/journal" }
+#define SF_MAX_KEEP_THAWED	16
+/*
  * pre-script's time budget, from its start to the set frozen (hooks,
  * flush and freeze): inside DLM's default script timeout (10 s; a policy
  * may set 10 to 120 s), leaving 2 s for the SSM agent and the rollback.
@@ -44,30 +57,53 @@ struct target_list {
 	unsigned int n;
 };
 
+struct path_list {
+	const char *paths[SF_MAX_KEEP_THAWED];
+	unsigned int n;
+	bool given;		/* set by the file: the defaults are gone */
+};
+
 struct options {
 	const struct command *command;
-	const char *exec_id;
+	const char *exec_id;		/* normalized: "None" or lower case */
 	unsigned int timeout_s;
 	struct target_list targets;
 	bool include_root;
 	const char *hooks_dir;
 	unsigned int hook_timeout_s;
 	unsigned int budget_s;
+	unsigned int rollback_s;
+	struct path_list keep_thawed;
+	bool hooks_dir_given;		/* by --hooks-dir or the file */
 	const char *config;
 	bool force;
 	bool json;
 	bool prometheus;
 	char *const *run_argv;		/* run: COMMAND [ARG]..., NULL-ended */
 	char *config_text;		/* the file; values point into it */
+	char exec_id_buf[SNAPFREEZE_EXEC_ID_MAX + 1];
 };
 
 /*
  * Parse argv, then the configuration file for what argv left unset.
  * Returns 0, or -1 after printing the problem to @err (a usage error).
+ * post-script never fails on the file (it must thaw): what is wrong there
+ * is printed to @err as "snapfreeze: warning: ..." lines and skipped, and
+ * 0 is returned.  "COMMAND --help" selects the --help command.
  */
 int options_parse(struct options *o, int argc, char **argv, FILE *err);
 /* Free what options_parse() allocated. */
 void options_free(struct options *o);
+
+/*
+ * Whether a file that runs or configures something as root is safe to
+ * use, as sshd and cron judge it: @path with every symlink resolved, and
+ * each directory above it, owned by root (or by the user running us) and
+ * writable by nobody else; a directory writable by others is allowed only
+ * when it is root's and sticky (/tmp: nobody else can replace what is in
+ * it).  false with the reason in @why.
+ */
+bool path_safe(const char *path, char *why, size_t size);
 
 /* The usage, derived from the tables: stdout for --help, else stderr. */
 void usage(FILE *f);

@@ -34,64 +34,23 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "lock.h"
 #include "log.h"
 #include "options.h"
+#include "signals.h"
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
-
-static volatile sig_atomic_t got_signal;
-static volatile sig_atomic_t child_pid;
-
-static void on_signal(int sig, siginfo_t *si, void *ctx)
-{
-	int saved = errno;
-
-	(void)ctx;
-	got_signal = sig;
-	/* si_code > 0: the kernel's (a terminal's), the group has it. */
-	if (child_pid > 0 && si->si_code <= 0)
-		kill(child_pid, sig);
-	errno = saved;
-}
-
 #define NR_FORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
-
-/* Which we catch: not those we were started with ignored (nohup). */
-static bool caught[NR_FORWARDED];
-
-/* Catch the signals (SA_RESTART: the netlink and hook code run on). */
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_sigaction = on_signal,
-				.sa_flags = SA_SIGINFO | SA_RESTART };
-	struct sigaction old;
-	size_t i;
-
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < NR_FORWARDED; i++)
-		sigaddset(&sa.sa_mask, forwarded[i]);
-	for (i = 0; i < NR_FORWARDED; i++) {
-		if (sigaction(forwarded[i], NULL, &old) ||
-		    old.sa_handler == SIG_IGN)
-			continue;
-		caught[i] = !sigaction(forwarded[i], &sa, NULL);
-	}
-}
 
 /*
  * In the child: the dispositions COMMAND would have had without us
- * (what we ignore stays ignored), then the signals unblocked: one that
- * came since fork() acts on the child as it would on COMMAND.
+ * (what we were started with ignored stays ignored), then the signals
+ * unblocked: one that came since fork() acts on the child as it would
+ * on COMMAND.
  */
-static void exec_command(char *const *argv, const sigset_t *mask)
+static void exec_command(char *const *argv)
 {
-	size_t i;
-
-	for (i = 0; i < NR_FORWARDED; i++)
-		if (caught[i])
-			signal(forwarded[i], SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);	/* main() ignores it for itself */
-	sigprocmask(SIG_SETMASK, mask, NULL);
+	signals_reset_child();
 	execvp(argv[0], argv);
 	fprintf(stderr, "snapfreeze run: %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
@@ -124,18 +83,18 @@ static int run_command(char *const *argv)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	pid = fork();
 	if (pid == 0)
-		exec_command(argv, &old);
+		exec_command(argv);
 	if (pid < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		log_error("cannot start %s: %s", argv[0], strerror(errno));
 		return -1;
 	}
-	child_pid = pid;
+	signals_forward_to(pid);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	do {
 		ret = waitpid(pid, &status, 0);
 	} while (ret < 0 && errno == EINTR);
-	child_pid = 0;
+	signals_forward_to(0);
 	if (ret < 0) {
 		log_error("waiting for %s: %s", argv[0], strerror(errno));
 		return -1;
@@ -152,19 +111,31 @@ static int run_command(char *const *argv)
 
 int cmd_run(const struct options *o)
 {
-	int rc, cmd_rc, post_rc;
+	int rc, cmd_rc, post_rc, ret;
 
-	catch_signals();
+	/* The lock for the whole run: no other command between its steps. */
+	ret = host_lock("run", o->exec_id, now_ms() + o->budget_s * 1000LL);
+	if (ret) {
+		log_error("run: the host-wide lock could not be taken: %s was not run, nothing was done: exit code %d",
+			  o->run_argv[0], SF_EXIT_PRE_FAILED);
+		return SF_EXIT_PRE_FAILED;
+	}
 	rc = cmd_pre_script(o);
+	if (rc && signal_pending()) {
+		log_error("run: %s came while freezing: %s not run, nothing is frozen: exit code %d",
+			  strsignal(signal_pending()), o->run_argv[0],
+			  128 + signal_pending());
+		return 128 + signal_pending();
+	}
 	if (rc) {
 		log_error("run: the freeze failed, %s was not run: exit code %d",
 			  o->run_argv[0], rc);
 		return rc;
 	}
-	if (got_signal) {
+	if (signal_pending()) {
 		log_error("run: %s came while freezing: %s not run, thawing",
-			  strsignal(got_signal), o->run_argv[0]);
-		cmd_rc = 128 + got_signal;
+			  strsignal(signal_pending()), o->run_argv[0]);
+		cmd_rc = 128 + signal_pending();
 	} else {
 		log_info("run: frozen, running %s", o->run_argv[0]);
 		cmd_rc = run_command(o->run_argv);

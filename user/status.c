@@ -104,20 +104,44 @@ static void print_text(const struct client_status *st)
 		       st->held_by_other);
 }
 
+/*
+ * What went wrong, in the format asked for: a JSON object with "error"
+ * for --json, snapfreeze_up 0 for --prometheus (never an ERROR line on
+ * stdout, which a collector reads), else an ERROR line.
+ */
+static int status_failed(const struct options *o, const char *msg)
+{
+	if (o->json) {
+		fputs("{\"state\":null,\"error\":", stdout);
+		json_string(stdout, msg);
+		puts("}");
+	} else if (o->prometheus) {
+		metrics_print_down(stdout, SF_VERSION);
+	} else {
+		log_error("%s", msg);
+		return SF_EXIT_NOT_READY;
+	}
+	fprintf(stderr, "snapfreeze: %s\n", msg);
+	fflush(stdout);
+	return SF_EXIT_NOT_READY;
+}
+
 int cmd_status(const struct options *o)
 {
 	struct client_status st = { 0 };
 	struct client_error err;
 	struct client *c;
+	char msg[512];
 	int ret;
 
-	if (connect_module(&c))
-		return SF_EXIT_NOT_READY;
+	if (connect_module_msg(&c, msg, sizeof(msg)))
+		return status_failed(o, msg);
 	ret = client_get(c, &st, &err);
 	client_close(c);
 	if (ret) {
-		report_kernel_error("status", ret, &err, NULL, 0);
-		return SF_EXIT_NOT_READY;
+		snprintf(msg, sizeof(msg), "status failed: %s (error %d)",
+			 err.msg[0] ? err.msg : strerror(-ret), -ret);
+		return status_failed(o, msg);
 	}
 	if (o->prometheus)
 		metrics_print(stdout, &st, SF_VERSION);
@@ -197,14 +221,39 @@ static int print_event(const struct client_event *ev, void *arg)
 int cmd_monitor(const struct options *o)
 {
 	struct client *c;
+	char msg[512];
 	int ret;
 
-	if (connect_module(&c))
+	if (connect_module_msg(&c, msg, sizeof(msg))) {
+		if (!o->json)
+			return status_failed(o, msg);
+		fputs("{\"event\":null,\"error\":", stdout);
+		json_string(stdout, msg);
+		puts("}");
+		fprintf(stderr, "snapfreeze: %s\n", msg);
 		return SF_EXIT_NOT_READY;
+	}
+	/*
+	 * The text form says when it listens (a hook waits for this line
+	 * before it relies on the events); the subscription follows at once,
+	 * long before any FREEZE a hook's caller can send.
+	 */
+	if (!o->json) {
+		printf("%s listening\n", now_text());
+		fflush(stdout);
+	}
 	ret = client_monitor(c, print_event, (void *)o);
 	client_close(c);
 	if (ret) {
-		log_error("monitor: %s", strerror(-ret));
+		snprintf(msg, sizeof(msg), "monitor: %s", strerror(-ret));
+		if (o->json) {
+			fputs("{\"event\":null,\"error\":", stdout);
+			json_string(stdout, msg);
+			puts("}");
+			fprintf(stderr, "snapfreeze: %s\n", msg);
+			return SF_EXIT_NOT_READY;
+		}
+		log_error("%s", msg);
 		return SF_EXIT_NOT_READY;
 	}
 	return SF_EXIT_OK;

@@ -22,9 +22,11 @@
 #include "discover.h"
 #include "exitcodes.h"
 #include "json.h"
+#include "log.h"
 #include "metrics.h"
 #include "names.h"
 #include "nlclient.h"
+#include "options.h"
 #include "report.h"
 
 #define UUID "123e4567-e89b-12d3-a456-426614174000"
@@ -128,6 +130,13 @@ static int report(const struct client_status *st, char *out, size_t size)
 	"only that holder can thaw it, e.g. fsfreeze -u " path "\n"
 
 /* Test that the newer attributes are parsed, per target and per set. */
+/* main.c's, which the unit tests leave out; options.c names it. */
+int cmd_version(const struct options *o)
+{
+	(void)o;
+	return 0;
+}
+
 TEST(parse_new_attributes)
 {
 	struct client_status st = { 0 };
@@ -375,6 +384,40 @@ TEST(prometheus_metrics)
 	EXPECT_NE(NULL, strstr(out, "snapfreeze_auto_thaw_remaining_seconds 0.000000000\n"));
 	EXPECT_NE(NULL, strstr(out, "snapfreeze_state{state=\"idle\"} 1\n"));
 	EXPECT_EQ(NULL, strstr(out, "snapfreeze_target_state"));
+}
+
+/*
+ * Test that the metrics say whether the module answered: snapfreeze_up 1
+ * with a reply, and 0 alone (with the version) when it could not be asked.
+ */
+TEST(prometheus_up)
+{
+	struct client_status st = { .state = SNAPFREEZE_STATE_IDLE };
+	static char out[16384];
+	FILE *f;
+
+	metrics_of(&st, out, sizeof(out));
+	EXPECT_NE(NULL, strstr(out, "# TYPE snapfreeze_up gauge\nsnapfreeze_up 1\n"));
+	f = fmemopen(out, sizeof(out), "w");
+	ASSERT_NE(NULL, f);
+	metrics_print_down(f, "9.9.9");
+	fclose(f);
+	EXPECT_NE(NULL, strstr(out, "snapfreeze_up 0\n"));
+	EXPECT_NE(NULL, strstr(out, "snapfreeze_info{version=\"9.9.9\"} 1\n"));
+	EXPECT_EQ(NULL, strstr(out, "snapfreeze_state"));
+	EXPECT_EQ(NULL, strstr(out, "ERROR"));
+}
+
+/* Test that times are RFC 3339 in UTC, whatever TZ says. */
+TEST(times_utc)
+{
+	char buf[32];
+
+	setenv("TZ", "America/New_York", 1);
+	EXPECT_STREQ("1970-01-01T00:00:00Z", time_text(0, buf, sizeof(buf)));
+	EXPECT_STREQ("2026-12-07T19:30:14Z",
+		     time_text(1796671814ULL * 1000000000ULL, buf, sizeof(buf)));
+	unsetenv("TZ");
 }
 
 /*

@@ -269,6 +269,85 @@ t_hana_stale() {
 		eval '[ "$RC" = 0 ] && grep -q "UNSUCCESSFUL .snapfreeze: never confirmed" "$T/hana/catalog" && [ -e "$T/hana/prepared" ]'
 }
 
+# Test the one settings parser: blanks around key and value, quotes, no
+# evaluation of anything in a line (a key used to reach eval).
+t_settings_strict() {
+	fresh
+	printf '%s\n' '  SNAPFREEZE_IRIS_INSTANCES = "FROMFILE"  ' \
+		"SNAPFREEZE_IRIS_X\$(touch $T/pwned)=1" "SNAPFREEZE_IRIS_TIMEOUT = 7" \
+		"SNAPFREEZE_IRIS_BOGUS = 1" "no equals sign" >"$T/iris.conf"
+	RC=0
+	OUT=$(SNAPFREEZE_HOOK_CONF=$T/iris.conf SNAPFREEZE_COMMAND=dry-run \
+		IRIS_STANDIN_INSTANCES=FROMFILE:running "$HOOKS/iris" dry-run 2>&1) || RC=$?
+	check "settings file: KEY = value with blanks and quotes is read; nothing in a line is evaluated" \
+		eval '[ "$RC" = 0 ] && has "instance FROMFILE: running" && [ ! -e "$T/pwned" ] && has "ignored: SNAPFREEZE_IRIS_X.* is not a key of the form" && has "SNAPFREEZE_IRIS_BOGUS is not a setting of this hook" && has "not KEY = value"'
+}
+
+# Test that the settings parser is one block, the same in every hook.
+t_settings_one_parser() {
+	local h sums
+	sums=$(for h in postgresql mysql iris hana; do
+		sed -n '/^# --- settings: this block/,/^# --- end of settings/p' "$HOOKS/$h" | md5sum
+	done | sort -u)
+	RC=0 OUT=$sums
+	check "settings: the parser block is present and the same in all four hooks" \
+		eval '[ "$(grep -c . <<<"$sums")" = 1 ] && [ "$(sed -n "/^# --- settings: this block/,/^# --- end of settings/p" "$HOOKS/iris" | wc -l)" -gt 20 ]'
+}
+
+# Test that a settings file others may write is refused: the hook fails.
+t_settings_owner() {
+	local ok=true
+	fresh
+	printf 'SNAPFREEZE_IRIS_TIMEOUT=7\n' >"$T/iris.conf"
+	chmod 666 "$T/iris.conf"
+	RC=0
+	OUT=$(SNAPFREEZE_HOOK_CONF=$T/iris.conf SNAPFREEZE_COMMAND=dry-run "$HOOKS/iris" dry-run 2>&1) || RC=$?
+	[ "$RC" = 1 ] && has "refusing to read it" || ok=false
+	chmod 644 "$T/iris.conf"
+	chown 65534 "$T/iris.conf"
+	RC=0
+	OUT=$(SNAPFREEZE_HOOK_CONF=$T/iris.conf SNAPFREEZE_COMMAND=dry-run "$HOOKS/iris" dry-run 2>&1) || RC=$?
+	[ "$RC" = 1 ] && has "owner uid 65534" || ok=false
+	check "settings file writable by others or not root's: refused, the hook fails (exit 1)" $ok
+}
+
+# Test that a hook's waits end before the helper's deadline for it.
+t_iris_deadline() {
+	local t=$SECONDS
+	fresh
+	IRIS_STANDIN_HANG=freeze:IRIS SNAPFREEZE_IRIS_TIMEOUT=20 SNAPFREEZE_HOOK_TIME_LEFT_MS=3000 \
+		hook pre-script iris freeze
+	t=$((SECONDS - t))
+	check "iris (STAND-IN): the wait for ExternalFreeze ends before the helper's deadline (SNAPFREEZE_HOOK_TIME_LEFT_MS 3000 ms: gave up after $t s)" \
+		eval '[ "$RC" = 1 ] && has "did not answer within 2 s" && [ "$t" -lt 10 ]'
+}
+
+# Test the IRIS watchdog: no thaw by the auto-thaw deadline + 2 s, it
+# thaws the instance itself.
+t_iris_watchdog() {
+	local ok=true
+	fresh
+	SNAPFREEZE_AUTO_THAW_BY=$(($(date +%s) + 1)) hook pre-script iris freeze
+	[ "$RC" = 0 ] && [ -e "$T/iris/frozen-IRIS" ] || ok=false
+	wait_for 20 test ! -e "$T/iris/frozen-IRIS" || ok=false
+	called iris "session IRIS .*ExternalThaw" || ok=false
+	hook post-script iris thaw
+	[ "$RC" = 0 ] || ok=false
+	check "iris (STAND-IN): without a thaw, the watchdog thaws the instance at the auto-thaw deadline + 2 s" $ok
+}
+
+# Test that a post-script that found the set auto-thawed (203) closes the
+# HANA data snapshot UNSUCCESSFUL.
+t_hana_auto_thawed() {
+	fresh
+	namer_start
+	hook pre-script hana freeze
+	SNAPFREEZE_THAW_RESULT=auto-thawed hook post-script hana thaw
+	namer_stop
+	check "hana (STAND-IN): after an auto-thaw (SNAPFREEZE_THAW_RESULT=auto-thawed) the data snapshot is closed UNSUCCESSFUL" \
+		eval '[ "$RC" = 0 ] && grep -q " UNSUCCESSFUL .*auto-thawed" "$T/hana/catalog" && ! grep -q " SUCCESSFUL " "$T/hana/catalog"'
+}
+
 t_usage
 t_bad_setting
 t_settings_file
@@ -286,3 +365,9 @@ t_hana_confirm
 t_hana_abandon
 t_hana_failures
 t_hana_stale
+t_settings_strict
+t_settings_one_parser
+t_settings_owner
+t_iris_deadline
+t_iris_watchdog
+t_hana_auto_thawed

@@ -35,10 +35,11 @@ wait_for() { # SECONDS COMMAND...
 # The helper as the scheduler runs it; RC its exit code, OUT its output.
 # shellcheck disable=SC2034 # RC and OUT are for the caller
 # The repository's helper is first on PATH so that hooks find it
-# ("snapfreeze monitor").
+# ("snapfreeze monitor").  The bound is above the guests' budget (170 s)
+# plus their rollback: the helper's own limits end a call first.
 sf() {
 	RC=0
-	OUT=$(PATH=$(dirname "$HELPER"):$PATH timeout -k 5 120 "$HELPER" "$@" 2>&1) || RC=$?
+	OUT=$(PATH=$(dirname "$HELPER"):$PATH timeout -k 5 300 "$HELPER" "$@" 2>&1) || RC=$?
 }
 
 # The module's state: idle, frozen, auto-thawed, ...

@@ -31,9 +31,9 @@ set -u
 ROUNDS=${SF_APPS_ROUNDS:-5}
 SPACING=${SF_APPS_SPACING:-4}
 if [ "${1:-}" = --plan ]; then
-	# setup, ROUNDS with freezing, control, 3 stand-in, all idle, not
-	# installed, not ready
-	echo $((ROUNDS + 8))
+	# setup, volumes, ROUNDS with freezing, control, 3 stand-in, all
+	# idle, not installed, not ready
+	echo $((ROUNDS + 9))
 	exit 0
 fi
 
@@ -49,7 +49,7 @@ export PATH=$REPO/user:$PATH
 # default time, through an operator's knobs (hook_timeout, the pre-script's
 # budget, and the hook's own bound).
 ROUND_CONF=$T/snapfreeze.conf
-printf 'hook_timeout = 150\nbudget = 170\n' >"$ROUND_CONF"
+printf 'hook_timeout = 150\nbudget = 170\nrollback_timeout = 30\n' >"$ROUND_CONF"
 
 cleanup() {
 	[ -w "$SYS/control" ] && echo thaw >"$SYS/control"
@@ -118,6 +118,32 @@ t_setup() {
 		fail "$name"
 		diag "dry-run exit $RC"
 		diag "$OUT"
+	fi
+}
+
+# Test that a freeze set without the cluster's WAL disk is refused by
+# dry-run and pre-script, naming pg_wal and its filesystem (issue 18,
+# defect 8): the data directory and pg_wal must be frozen together.
+t_volumes() {
+	local name="pg: the set lacks pg_wal's disk: dry-run and pre-script fail (201) naming pg_wal on /mnt/pgwal; nothing frozen"
+	local ok=1 out
+	SNAPFREEZE_PG_TIMEOUT=140 sf dry-run --target /mnt/pgdata --hooks-dir "$HD" --config "$ROUND_CONF"
+	out=$OUT
+	[ "$RC" = 201 ] && grep -q "error: cluster $VER/main: pg_wal (.*) is on /mnt/pgwal, which is not in the freeze set" <<<"$OUT" || ok=0
+	SNAPFREEZE_PG_TIMEOUT=140 sf pre-script --target /mnt/pgdata --hooks-dir "$HD" --config "$ROUND_CONF"
+	[ "$RC" = 201 ] && grep -q "pg_wal (.*) is on /mnt/pgwal" <<<"$OUT" || ok=0
+	[ "$(sf_state)" != frozen ] || ok=0
+	# Both disks: the check passes.
+	SNAPFREEZE_PG_TIMEOUT=140 sf dry-run --target /mnt/pgdata --target /mnt/pgwal --hooks-dir "$HD" --config "$ROUND_CONF"
+	[ "$RC" = 0 ] || ok=0
+	if [ "$ok" = 1 ]; then
+		pass "$name"
+		diag "$(grep 'not in the freeze set' <<<"$out" | head -n 1)"
+	else
+		fail "$name"
+		diag "dry-run: $out"
+		diag "last call exit $RC: $OUT"
+		sf post-script --hooks-dir "$HD" --config "$ROUND_CONF"
 	fi
 }
 
@@ -220,7 +246,7 @@ round() { # MODE K
 	fi
 	if ! host_request copy pgwal pgdata "$SPACING" "$tag"; then
 		DETAIL+=("copy: $ANSWER")
-		[ "$mode" = freeze ] && sf post-script --execution-id "$id" --hooks-dir "$HD" --config /dev/null
+		[ "$mode" = freeze ] && sf post-script --execution-id "$id" --hooks-dir "$HD" --config "$ROUND_CONF"
 		bench_stop
 		return
 	fi
@@ -295,7 +321,7 @@ t_iris_refuses() {
 	standins_reset
 	hooks_dir "$T/hk" iris
 	IRIS_STANDIN_INSTANCES="A:running B:running" IRIS_STANDIN_REFUSE=freeze:B \
-		sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/hk" --config /dev/null
+		sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	if [ "$RC" = 201 ] && [ "$(sf_state)" != frozen ] && [ ! -e "$IRIS_STANDIN_DIR/frozen-A" ] &&
 		grep -q "session A .*ExternalThaw" "$IRIS_STANDIN_DIR/calls" && touch /mnt/scratch/w1; then
 		pass "$name"
@@ -314,7 +340,7 @@ t_hana_rollback() {
 	standins_reset
 	hooks_dir "$T/hk" hana iris
 	IRIS_STANDIN_REFUSE=freeze:IRIS \
-		sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/hk" --config /dev/null
+		sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	if [ "$RC" = 201 ] && grep -q "UNSUCCESSFUL" "$HDBSQL_STANDIN_DIR/catalog" 2>/dev/null &&
 		[ ! -e "$HDBSQL_STANDIN_DIR/prepared" ] && [ ! -e "$SNAPFREEZE_RUN_DIR/hana/snapshot" ]; then
 		pass "$name"
@@ -334,11 +360,11 @@ t_standins_cycle() {
 	standins_reset
 	hooks_dir "$T/hk" hana iris
 	id=$(cat /proc/sys/kernel/random/uuid)
-	sf pre-script --execution-id "$id" --target /mnt/scratch --hooks-dir "$T/hk" --config /dev/null
+	sf pre-script --execution-id "$id" --target /mnt/scratch --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	[ "$RC" = 0 ] && [ "$(sf_state)" = frozen ] && [ -e "$IRIS_STANDIN_DIR/frozen-IRIS" ] &&
 		[ -e "$HDBSQL_STANDIN_DIR/prepared" ] || ok=0
 	diag "pre-script exit $RC, state $(sf_state)"
-	sf post-script --execution-id "$id" --hooks-dir "$T/hk" --config /dev/null
+	sf post-script --execution-id "$id" --hooks-dir "$T/hk" --config "$ROUND_CONF"
 	[ "$RC" = 0 ] && [ ! -e "$IRIS_STANDIN_DIR/frozen-IRIS" ] &&
 		grep -q "SUCCESSFUL 'snapfreeze $id'" "$HDBSQL_STANDIN_DIR/catalog" || ok=0
 	if [ "$ok" = 1 ]; then
@@ -362,9 +388,9 @@ t_all_idle() {
 	local out rc h ok=1
 	pg_ctlcluster "$VER" main stop
 	hooks_dir "$T/all" postgresql mysql iris hana
-	sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/all" --config /dev/null
+	sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$T/all" --config "$ROUND_CONF"
 	out=$OUT rc=$RC
-	sf post-script --execution-id None --hooks-dir "$T/all" --config /dev/null
+	sf post-script --execution-id None --hooks-dir "$T/all" --config "$ROUND_CONF"
 	[ "$rc" = 0 ] && [ "$RC" = 0 ] || ok=0
 	for h in 10-postgresql 20-mysql 30-iris 40-hana; do
 		[ "$(grep -c "INFO: \[hook $h\]" <<<"$out")" = 1 ] || ok=0
@@ -398,9 +424,9 @@ t_not_installed() {
 		done
 		shift
 		"$@"' hide "$T/empty" "$HELPER" pre-script --execution-id None --target /mnt/scratch \
-		--hooks-dir "$T/all" --config /dev/null 2>&1)
+		--hooks-dir "$T/all" --config "$ROUND_CONF" 2>&1)
 	rc=$?
-	sf post-script --execution-id None --hooks-dir "$T/all" --config /dev/null
+	sf post-script --execution-id None --hooks-dir "$T/all" --config "$ROUND_CONF"
 	[ "$rc" = 0 ] && [ "$RC" = 0 ] || ok=0
 	grep -q "PostgreSQL is not installed" <<<"$out" &&
 		grep -q "MySQL/MariaDB is not installed" <<<"$out" &&
@@ -431,7 +457,7 @@ t_not_ready() {
 		-l /run/pgcopy/standby.log -W start >/dev/null
 	wait_for 60 rejecting
 	diag "pg_isready: $(as_pg pg_isready -h /run/postgresql 2>&1)"
-	sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$HD" --config /dev/null
+	sf pre-script --execution-id None --target /mnt/scratch --hooks-dir "$HD" --config "$ROUND_CONF"
 	if [ "$RC" = 206 ] && [ "$(sf_state)" != frozen ] && touch /mnt/scratch/w2 &&
 		grep -q "does not accept connections (.*rejecting connections): not ready" <<<"$OUT"; then
 		pass "$name"
@@ -440,13 +466,14 @@ t_not_ready() {
 		diag "exit $RC, state $(sf_state)"
 		diag "$OUT"
 		diag_file /run/pgcopy/standby.log 10
-		sf post-script --execution-id None --hooks-dir "$HD" --config /dev/null
+		sf post-script --execution-id None --hooks-dir "$HD" --config "$ROUND_CONF"
 	fi
 	as_pg "/usr/lib/postgresql/$VER/bin/pg_ctl" -D "/etc/postgresql/$VER/main" -m immediate stop >/dev/null
 }
 
 echo "# pg-guest: $ROUNDS rounds with freeze, $ROUNDS without, ${SPACING} s between the disk copies"
 if t_setup; then
+	t_volumes
 	freeze_rounds pg "hook CHECKPOINT, WAL disk copied, data disk ${SPACING} s later" \
 		"the copy starts, pg_amcheck passes, pgbench's invariant holds"
 	control_rounds pg
