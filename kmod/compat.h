@@ -150,8 +150,8 @@ static inline bool sf_super_other_holders(struct super_block *sb)
  * NULL when there is none; ERR_PTR(-EOPNOTSUPP) when this kernel gives a
  * module no way to tell.  The block device is looked up in the bdev
  * filesystem, never opened: an open may load a driver, and a driver
- * registering a genetlink family would wait for the genetlink lock our
- * request holds.
+ * registering a genetlink family would wait for the genetlink lock that a
+ * request holds where it cannot be deferred (netlink.c).
  *
  *  - up to 6.5, mount_bdev()/get_tree_bdev() publish the superblock in
  *    bdev->bd_super; superblocks are freed after an RCU grace period and

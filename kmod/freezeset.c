@@ -101,7 +101,9 @@ static struct {
 	/*
 	 * Protects every field below up to the timer, and the state, busy,
 	 * thawing and tried fields of every target of the set.  Never held
-	 * across a flush, a freeze_super() or a thaw_super().
+	 * across a flush, a freeze_super() or a thaw_super().  Waiters read
+	 * gen, busy, phase_left, abort_err and undo_active without it
+	 * (READ_ONCE()); their writers use WRITE_ONCE().
 	 */
 	struct mutex lock;
 	enum snapfreeze_state state;
@@ -391,9 +393,10 @@ static void set_idle(struct sf_outcome *out)
 	sf.thawed_at_ns = 0;
 	sf.frozen_since_ns = 0;
 	sf.request_active = false;
-	sf.abort_err = 0;
+	WRITE_ONCE(sf.abort_err, 0);
+	sf.abort_path = NULL;
 	sf.thawing = false;
-	sf.undo_active = false;
+	WRITE_ONCE(sf.undo_active, false);
 	sf.state = SNAPFREEZE_STATE_IDLE;
 }
 
@@ -431,7 +434,7 @@ static void new_round(void)
 	unsigned int i;
 
 	lockdep_assert_held(&sf.lock);
-	sf.undo_active = true;
+	WRITE_ONCE(sf.undo_active, true);
 	sf.undo_err = 0;
 	for (i = 0; i < sf.nr_targets; i++)
 		sf.targets[i].tried = false;
@@ -603,7 +606,7 @@ static void settle_thaw(void)
 static void settle(void)
 {
 	lockdep_assert_held(&sf.lock);
-	sf.undo_active = false;
+	WRITE_ONCE(sf.undo_active, false);
 	if (sf.state == SNAPFREEZE_STATE_FREEZING)
 		settle_rollback();
 	else
@@ -620,7 +623,7 @@ static void start_thaw(struct sf_target *t)
 	t->busy = true;
 	t->thawing = true;
 	t->tried = true;
-	sf.busy++;
+	WRITE_ONCE(sf.busy, sf.busy + 1);
 	update_pin();
 	INIT_WORK(&t->thaw_work, thaw_workfn);
 	queue_work(sf.thaw_wq, &t->thaw_work);
@@ -713,7 +716,7 @@ static void work_end(struct sf_target *t)
 	lockdep_assert_held(&sf.lock);
 	t->busy = false;
 	t->thawing = false;
-	sf.busy--;
+	WRITE_ONCE(sf.busy, sf.busy - 1);
 	advance();
 	update_pin();
 	wake_up_all(&sf.wait);
@@ -742,7 +745,7 @@ static void abort_set(int err, const char *msg, const char *path)
 	lockdep_assert_held(&sf.lock);
 	if (sf.abort_err)
 		return;
-	sf.abort_err = err;
+	WRITE_ONCE(sf.abort_err, err);
 	sf.abort_msg = msg;
 	sf.abort_path = path;
 	sf.abort_at = ktime_get_boottime();
@@ -1009,15 +1012,15 @@ static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
 	sf.targets = tg;
 	sf.nr_targets = nr;
 	sf.timeout_ms = req->timeout_ms;
-	sf.gen++;
+	WRITE_ONCE(sf.gen, sf.gen + 1);
 	sf.request_active = true;
-	sf.phase_left = 0;
-	sf.abort_err = 0;
+	WRITE_ONCE(sf.phase_left, 0);
+	WRITE_ONCE(sf.abort_err, 0);
 	sf.abort_msg = NULL;
 	sf.abort_path = NULL;
 	sf.abandoned = false;
 	sf.thawing = false;
-	sf.undo_active = false;
+	WRITE_ONCE(sf.undo_active, false);
 	sf.held_by_other = 0;
 	sf.flush_ns = 0;
 	sf.freeze_ns = 0;
@@ -1085,8 +1088,8 @@ static void queue_works(struct sf_target *tg, unsigned int nr, work_func_t fn)
 	unsigned int i;
 
 	mutex_lock(&sf.lock);
-	sf.phase_left = nr;
-	sf.busy += nr;
+	WRITE_ONCE(sf.phase_left, nr);
+	WRITE_ONCE(sf.busy, sf.busy + nr);
 	for (i = 0; i < nr; i++) {
 		tg[i].busy = true;
 		INIT_WORK(&tg[i].work, fn);
@@ -1140,7 +1143,7 @@ static int wait_phase(struct sf_target *tg, unsigned int nr,
 static void phase_work_end(struct sf_target *t)
 {
 	lockdep_assert_held(&sf.lock);
-	sf.phase_left--;
+	WRITE_ONCE(sf.phase_left, sf.phase_left - 1);
 	work_end(t);
 }
 
@@ -1597,6 +1600,24 @@ err_wq:
 }
 
 /*
+ * Unloading waits for the set's works with no bound: the module's text
+ * must outlive them.  A thaw can wait on a filesystem below it that
+ * someone else froze (fsfreeze on a loop device's backing filesystem);
+ * the log says so every minute.
+ */
+static void wait_settled_for_unload(void)
+{
+	unsigned int waited = 0;
+
+	while (!wait_event_idle_timeout(sf.wait, !READ_ONCE(sf.busy) &&
+					!READ_ONCE(sf.undo_active), 60 * HZ)) {
+		waited += 60;
+		pr_warn("unloading: waiting %u s for the thaw of execution %s; a filesystem below it may be frozen by someone else\n",
+			waited, sf.exec_id);
+	}
+}
+
+/*
  * Unloading: no request and no work is left (each holds the module), and
  * no target is stuck (that pins the module too): thaw what is frozen,
  * trying for a while if a thaw fails.  Nothing can drop a kernel-held
@@ -1615,8 +1636,7 @@ static void thaw_for_unload(void)
 			retry_undo();
 			mutex_unlock(&sf.lock);
 		}
-		wait_event(sf.wait, !READ_ONCE(sf.busy) &&
-			   !READ_ONCE(sf.undo_active));
+		wait_settled_for_unload();
 		mutex_lock(&sf.lock);
 		stuck = count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED);
 		mutex_unlock(&sf.lock);

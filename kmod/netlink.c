@@ -8,16 +8,21 @@
  * 7.x; parallel_ops only spares genl_mutex).  Registering or unregistering
  * any family takes that lock for writing, and from then on every new
  * genetlink reader, on every family, waits behind it (joining a multicast
- * group, and in 6.12 and later closing a genetlink socket, too).  FREEZE and THAW may wait for
- * seconds: for flushes, a stalled freeze, a thaw that waits for the
- * filesystem below it.  So they do not run there: the callback checks the
- * sender's privilege, keeps a copy of the message and hands the rest to
- * the sender itself, as task work run when its sendmsg() returns to user
- * space (task_work_add(), TWA_RESUME), with no lock held.  That is still
- * the caller's own context (its mount namespace and root for the paths,
- * its credentials, killable by its signals), and sendmsg() still returns
- * only once the reply and the ack are queued: for the caller nothing
- * changes.  The ack is netlink_ack() on the copy, extack and all; the
+ * group, and in 6.12 and later closing a genetlink socket, too).  FREEZE
+ * and THAW may wait for seconds: for flushes, a stalled freeze, a thaw
+ * that waits for the filesystem below it.  So they do not run there: the
+ * callback checks the sender's privilege, keeps a copy of the message and
+ * hands the rest to the sender itself, as task work run when its sendmsg()
+ * returns to user space (task_work_add(), TWA_RESUME), with no lock held.
+ * That is still the caller's own context (its mount namespace and root for
+ * the paths, its credentials, killable by its signals), and sendmsg()
+ * still returns only once the reply and the ack are queued.  What a caller
+ * can tell (docs/kernels.md): other messages of the same sendmsg() are
+ * answered before a deferred FREEZE or THAW; a tracer sees the syscall
+ * exit before the request runs; io_uring's IORING_OP_SENDMSG completes
+ * first and the request runs when the submitting task or io-wq worker next
+ * handles its task work, with that task's credentials, not the ring's
+ * personality.  The ack is netlink_ack() on the copy, extack and all; the
  * callback returns -EINTR, which tells netlink_rcv_skb() not to ack it.
  * docs/kernels.md has the details; compat.h the kernels without it.
  */
@@ -653,7 +658,7 @@ static struct sk_buff *copy_request(struct sk_buff *skb,
 static void free_deferred(struct sf_deferred *d)
 {
 	sock_put(NETLINK_CB(d->skb).sk);
-	kfree_skb(d->skb);
+	consume_skb(d->skb);
 	kfree(d);
 }
 
@@ -714,7 +719,11 @@ static void deferred_workfn(struct callback_head *twork)
 
 /*
  * Hand the request to its sender's task work: -EINTR (no ack now) once it
- * is queued, another error if it could not be.
+ * is queued; -ENOMEM when there is no memory for its copy and nothing of
+ * the sender is queued before it: the caller then runs it at once.  The
+ * copy is one contiguous buffer: the largest request (64 targets of
+ * PATH_MAX) needs 512 KiB, which a fragmented machine may not have where
+ * netlink had vmalloc'd the original.
  */
 static int defer(struct sk_buff *skb, struct genl_info *info, bool priv)
 {
@@ -726,20 +735,26 @@ static int defer(struct sk_buff *skb, struct genl_info *info, bool priv)
 		return -ESHUTDOWN;
 	}
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
-	if (d)
+	if (d) {
 		d->skb = copy_request(skb, info->nlhdr);
+		d->task = current;
+		d->cmd = info->genlhdr->cmd;
+		d->priv = priv;
+	}
+	spin_lock(&sf_nl.lock);
+	first = !has_deferred(current);
+	if (d && d->skb)
+		list_add_tail(&d->node, &sf_nl.deferred);
+	spin_unlock(&sf_nl.lock);
 	if (!d || !d->skb) {
 		kfree(d);
 		module_put(THIS_MODULE);
-		return -ENOMEM;
+		if (first)
+			return -ENOMEM;
+		/* Run at once, it would overtake a request sent before it. */
+		GENL_SET_ERR_MSG(info, "out of memory for a copy of the request");
+		return -ENOBUFS;
 	}
-	d->task = current;
-	d->cmd = info->genlhdr->cmd;
-	d->priv = priv;
-	spin_lock(&sf_nl.lock);
-	first = !has_deferred(current);
-	list_add_tail(&d->node, &sf_nl.deferred);
-	spin_unlock(&sf_nl.lock);
 	WRITE_ONCE(sf_nl.used, true);
 	if (first) {
 		init_task_work(&d->twork, deferred_workfn);
@@ -754,6 +769,7 @@ static int defer(struct sk_buff *skb, struct genl_info *info, bool priv)
 static int sf_nl_request(struct sk_buff *skb, struct genl_info *info)
 {
 	bool priv = is_admin(skb);
+	int ret;
 	struct sf_ctx c = {
 		.nlh = info->nlhdr,
 		.extack = info->extack,
@@ -767,10 +783,27 @@ static int sf_nl_request(struct sk_buff *skb, struct genl_info *info)
 		GENL_SET_ERR_MSG(info, "CAP_SYS_ADMIN required");
 		return -EPERM;
 	}
-	if (must_defer(c.cmd))
-		return defer(skb, info, priv);
+	if (must_defer(c.cmd)) {
+		ret = defer(skb, info, priv);
+		if (ret != -ENOMEM)
+			return ret;
+	}
 	memcpy(c.attrs, info->attrs, sizeof(c.attrs));
-	return do_request(&c);
+	if (c.cmd == SNAPFREEZE_CMD_GET)
+		return do_request(&c);
+	/*
+	 * FREEZE or THAW at once, under cb_lock: the module stays loaded
+	 * while it runs (an rmmod gets EBUSY, as with a deferred one), and
+	 * module_put() before the return is safe because an unload's
+	 * genl_unregister_family() waits for cb_lock.
+	 */
+	if (!try_module_get(THIS_MODULE)) {
+		GENL_SET_ERR_MSG(info, "snapfreeze is shutting down");
+		return -ESHUTDOWN;
+	}
+	ret = do_request(&c);
+	module_put(THIS_MODULE);
+	return ret;
 }
 
 static const struct genl_ops sf_ops[] = {

@@ -14,7 +14,13 @@
 struct super_block;
 
 struct sf_target {
-	struct super_block *sb;	/* active reference, NULL once released */
+	/*
+	 * An active reference, NULL once released.  Set before the set is
+	 * live; cleared under the set's lock only when no work of the set
+	 * is left (an auto-thawed set's release), so works read it without
+	 * a lock.
+	 */
+	struct super_block *sb;
 	char *path;		/* the first request path naming this sb */
 	unsigned int req_index;	/* that path's position in the request */
 	unsigned int level;	/* freeze order group, lowest first */
