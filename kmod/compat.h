@@ -17,6 +17,7 @@
 #include <linux/blkdev.h>
 #include <linux/hrtimer.h>
 #include <linux/rcupdate.h>
+#include <linux/task_work.h>
 #include <net/genetlink.h>
 
 /*
@@ -149,8 +150,8 @@ static inline bool sf_super_other_holders(struct super_block *sb)
  * NULL when there is none; ERR_PTR(-EOPNOTSUPP) when this kernel gives a
  * module no way to tell.  The block device is looked up in the bdev
  * filesystem, never opened: an open may load a driver, and a driver
- * registering a genetlink family would wait for the genetlink lock our
- * request holds.
+ * registering a genetlink family would wait for the genetlink lock that a
+ * request holds where it cannot be deferred (netlink.c).
  *
  *  - up to 6.5, mount_bdev()/get_tree_bdev() publish the superblock in
  *    bdev->bd_super; superblocks are freed after an RCU grace period and
@@ -267,6 +268,32 @@ static inline void sf_hrtimer_setup(struct hrtimer *timer,
 #define SF_MCGRP_FLAGS GENL_MCAST_CAP_SYS_ADMIN
 #else
 #define SF_MCGRP_FLAGS 0
+#endif
+
+/*
+ * Running a netlink request as its sender's task work, out of genetlink's
+ * cb_lock (netlink.c), needs task_work_add() exported ("task_work: export
+ * task_work_add()", 2022; every kernel built here exports it, Debian's
+ * 5.10 too).  kmod/Kbuild looks for it in the target kernel's
+ * Module.symvers.  Without it requests run in genetlink's callback,
+ * holding cb_lock while they wait (docs/kernels.md).
+ */
+#ifdef SF_HAVE_TASK_WORK_EXPORT
+#define SF_CAN_DEFER 1
+
+static inline int sf_task_work_add(struct task_struct *task,
+				   struct callback_head *twork)
+{
+	return task_work_add(task, twork, TWA_RESUME);
+}
+#else
+#define SF_CAN_DEFER 0
+
+static inline int sf_task_work_add(struct task_struct *task,
+				   struct callback_head *twork)
+{
+	return -EOPNOTSUPP;
+}
 #endif
 
 /*

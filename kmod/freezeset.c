@@ -4,29 +4,42 @@
  * auto-thaw deadline.
  *
  *   IDLE --FREEZE--> FREEZING --all frozen--> FROZEN --THAW--> IDLE
- *                       |  \--any failure: roll back--> IDLE
- *                       |                               FROZEN --deadline,
- *                       |                                  emergency--> AUTO_THAWED
- *                    deadline/emergency/shutdown: thaw what is
- *                    frozen, the FREEZE request then fails
- *   AUTO_THAWED --THAW (reports it)--> IDLE;  FREEZE is allowed from there.
+ *                       |                        |
+ *      a failure, the budget, the deadline,   the deadline, an emergency
+ *      an emergency thaw, the caller killed,  thaw, shutdown: thawed
+ *      shutdown: rolled back, then IDLE          v
+ *                                           AUTO_THAWED --THAW (reports it)--> IDLE
+ *   FREEZE is allowed from AUTO_THAWED too.
  *
- * No lock is held across a flush or a freeze_super(): a freeze can stall
- * (a writer on one filesystem waits for a daemon that waits on another we
- * already froze), and the deadline work must then be able to take the lock
- * and thaw what is frozen, which breaks the cycle.  A target is marked
- * frozen, under the lock, as soon as its freeze returns, so the deadline
- * work thaws exactly what is frozen and never touches a superblock whose
- * freeze is still in flight; the FREEZE request thaws those itself when it
- * sees that the set was aborted.
+ * Flushes, freezes and thaws run as work items, one per target, and no lock
+ * is held across any of them.  A flush or a freeze can stall (a writer on
+ * one filesystem waits for a daemon that waits on another we already
+ * froze), and a thaw can wait for the filesystem below it (a loop device's
+ * backing filesystem) while that one is still being frozen, or is frozen
+ * by someone else.  A work reports to the set under its lock when it ends,
+ * and the set moves on from there (advance()).  The requests, the deadline
+ * and the emergency thaw start things and wait, killably and with no lock
+ * held, for the set to settle: GET, sysfs, the deadline, the emergency
+ * thaw and the reboot notifier always get through.
  *
- * Nothing allocates under the lock, and nothing under it waits for more
- * than a thaw: a reader of the state (GET, sysfs) cannot hold up the thaw
- * path, and reclaim never has to enter a frozen filesystem on its behalf.
- * Superblock references are dropped after the lock is released (the last
- * one may run a lazily unmounted filesystem's ->kill_sb()).
+ * Undoing a set (a rollback, a THAW, an auto-thaw) thaws in the reverse of
+ * the freezing order: a target is thawed once no target of a higher level
+ * is still held and untried, or being thawed.  A flush or a freeze still
+ * running at a higher level holds the lower levels back for a grace period
+ * only (SF_UNDO_GRACE_MS): usually it is the filesystem the lower ones live
+ * on, and its own work thaws it the moment its freeze returns; but with
+ * levels in the wrong order it lives on a lower one and waits for that
+ * one's thaw.  A thaw that fails leaves its target frozen and held
+ * (THAW_FAILED) and is retried every SF_THAW_RETRY_MS until it succeeds;
+ * the levels below it are thawed meanwhile.  The module stays loaded while
+ * any work runs or any target is stuck frozen.
+ *
+ * Nothing allocates under the lock, and nothing under it waits for I/O: a
+ * reader of the state cannot hold up the thaw path, and reclaim never has
+ * to enter a frozen filesystem on its behalf.  Superblock references are
+ * dropped after the lock is released (the last one may run a lazily
+ * unmounted filesystem's ->kill_sb()).
  */
-#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -35,15 +48,16 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "events.h"
 #include "faults.h"
 #include "freezeset.h"
 
-/* How long to wait before retrying an auto-thaw whose thaw failed. */
+/* How long to wait before retrying a thaw that failed. */
 #define SF_THAW_RETRY_MS 1000
-/* Unloading with a target whose thaw fails: how long to keep trying. */
+/* Unloading with a target whose thaw fails: how often to try again. */
 #define SF_UNLOAD_RETRIES 10
 /*
  * Flushing runs in passes while writers go on: another pass when the
@@ -52,22 +66,68 @@
  */
 #define SF_REFLUSH_NS (50 * NSEC_PER_MSEC)
 #define SF_FLUSH_PASSES 3
+/*
+ * A FREEZE waits this long past its budget or deadline for its works, and
+ * this long for its rollback, before it returns and leaves the rest to
+ * them.  A flush or freeze still running at a higher level holds the thaw
+ * of the lower levels back this long once the freeze is given up.
+ */
+#define SF_UNDO_GRACE_MS 500
+/* How long an emergency thaw waits for the thaw it started. */
+#define SF_EMERGENCY_WAIT_MS 10000
+
+struct sf_tomb;
+
+/* Why a FREEZE failed, in words: the extack message of its error. */
+#define SF_E_DEADLINE	"auto-thaw deadline passed while freezing"
+#define SF_E_BUDGET	"freeze budget exhausted before the set was frozen"
+#define SF_E_SHUTDOWN	"snapfreeze is shutting down"
+#define SF_E_KILLED	"caller was killed during the freeze"
+#define SF_E_EMERGENCY	"freeze aborted by an emergency thaw"
+#define SF_E_BUSY	"filesystem is already frozen by someone else"
+#define SF_E_FREEZE	"freezing the filesystem failed"
+#define SF_E_FLUSH	"flushing the filesystem failed"
+/* The same, when the rollback left a filesystem frozen. */
+#define SF_E_STUCK	"; a filesystem is still frozen: its thaw failed and is retried"
+
+/* A THAW request waiting for the set to be thawed (sf_thaw()). */
+struct sf_thaw_wait {
+	struct sf_outcome *out;	/* its reply, filled when the set is thawed */
+	bool done;		/* the thaw settled: out and ret are final */
+	int ret;
+};
 
 static struct {
 	/*
-	 * Protects every field below up to the timer, and the state of
-	 * every target of the set.  Never held across a flush or a
-	 * freeze_super(); held across thaw_super(), which takes s_umount
-	 * (the order is sf.lock, then s_umount).
+	 * Protects every field below up to the timer, and the state, busy,
+	 * thawing and tried fields of every target of the set.  Never held
+	 * across a flush, a freeze_super() or a thaw_super().  Waiters read
+	 * gen, busy, phase_left, abort_err and undo_active without it
+	 * (READ_ONCE()); their writers use WRITE_ONCE().
 	 */
 	struct mutex lock;
 	enum snapfreeze_state state;
 	bool dying;			/* unloading or rebooting: no new sets */
-	/* A module reference, held while a target is stuck frozen. */
+	/* A module reference, held while works run or a target is stuck. */
 	bool pinned;
-	int abort_err;			/* FREEZING only: why it was aborted */
-	int pending;			/* FREEZING: works not yet finished */
-	bool abandoned;			/* FREEZING: the request gave up */
+	u64 gen;			/* sets started so far */
+	bool request_active;		/* FREEZING: its request flushes or freezes */
+	unsigned int phase_left;	/* FREEZING: that phase's works still running */
+	unsigned int busy;		/* flush, freeze and thaw works not finished */
+	/* Undoing the set: a rollback (FREEZING) or a thaw (FROZEN). */
+	int abort_err;			/* FREEZING: the freeze was given up, why */
+	const char *abort_msg;		/* that, in words */
+	const char *abort_path;		/* the target at fault, or NULL */
+	ktime_t abort_at;		/* CLOCK_BOOTTIME */
+	bool abandoned;			/* FREEZING: its request returned */
+	bool thawing;			/* FROZEN: being thawed, or retried */
+	enum snapfreeze_thaw_reason thaw_cause;	/* why, while thawing */
+	const char *thaw_what;		/* who, for the log */
+	bool undo_active;		/* thaws to run: not yet settled */
+	unsigned int undo_thawed;	/* targets the undo thawed */
+	int undo_err;			/* the first thaw error of its round */
+	struct sf_thaw_wait *waiter;	/* the THAW request waiting, or NULL */
+	struct sf_tomb *tomb;		/* the set's, allocated with it */
 	char exec_id[SNAPFREEZE_EXEC_ID_MAX + 1];
 	struct sf_target *targets;	/* owned by the set unless IDLE */
 	unsigned int nr_targets;
@@ -90,13 +150,20 @@ static struct {
 	char last_error[SF_LAST_ERROR_LEN];
 	char paths_buf[512];		/* scratch for log lines */
 
-	/* Fires at the deadline (or the budget's end), queues the work. */
+	/*
+	 * Woken when a work ends, a set is given up or settles; waiters
+	 * read what they wait for with READ_ONCE(), without the lock.
+	 */
+	wait_queue_head_t wait;
+	/* Fires at the deadline, the budget's end, a retry; queues the work. */
 	struct hrtimer timer;
-	struct work_struct deadline_work;
+	struct work_struct timer_work;
 	struct work_struct release_work;	/* after an auto-thaw */
-	struct completion works_done;	/* every pending work finished */
-	struct workqueue_struct *wq;	/* the deadline work */
-	struct workqueue_struct *io_wq;	/* flushes, freezes, releases */
+	/* One THAW request at a time waits for the set (sf_thaw()). */
+	struct mutex thaw_serial;
+	struct workqueue_struct *wq;		/* the timer work */
+	struct workqueue_struct *io_wq;		/* flushes, freezes, releases */
+	struct workqueue_struct *thaw_wq;	/* thaws */
 } sf;
 
 const char *sf_state_name(enum snapfreeze_state state)
@@ -109,6 +176,11 @@ const char *sf_state_name(enum snapfreeze_state state)
 	};
 
 	return state < ARRAY_SIZE(names) ? names[state] : "unknown";
+}
+
+bool sf_exec_id_equal(const char *a, const char *b)
+{
+	return !strcasecmp(a, b);
 }
 
 /* The targets' paths, space-separated and cut short, for one log line. */
@@ -144,6 +216,7 @@ static const char *target_path(int index)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&sf.lock);
 	for (i = 0; index >= 0 && i < sf.nr_targets; i++)
 		if (sf.targets[i].req_index == index)
 			return sf.targets[i].path;
@@ -221,8 +294,6 @@ void sf_outcome_release(struct sf_outcome *out)
 	out->nr = 0;
 }
 
-/* Thawing */
-
 static unsigned int count_state(enum snapfreeze_target_state state)
 {
 	unsigned int i, n = 0;
@@ -234,119 +305,86 @@ static unsigned int count_state(enum snapfreeze_target_state state)
 }
 
 /*
- * A target stuck frozen (its thaw failed) keeps the module loaded: on 6.6+
- * nothing but this module can drop a kernel-held freeze.
+ * Works that run, and a target stuck frozen (its thaw failed), keep the
+ * module loaded: a work must not outlive the module's text and data, and
+ * on 6.6+ nothing but this module can drop a kernel-held freeze.  Unloading
+ * and rebooting take no reference: they wait for the works themselves.
  */
 static void update_pin(void)
 {
-	bool stuck = count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED) > 0;
+	bool want;
 
 	lockdep_assert_held(&sf.lock);
-	if (stuck && !sf.pinned && !sf.dying) {
+	want = !sf.dying &&
+	       (sf.busy || count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED));
+	if (want && !sf.pinned) {
 		__module_get(THIS_MODULE);
 		sf.pinned = true;
-	} else if (!stuck && sf.pinned) {
+	} else if (!want && sf.pinned) {
 		sf.pinned = false;
 		module_put(THIS_MODULE);
 	}
 }
 
-/* A target's thaw has finished with @err: see thaw_held(). */
-static int thaw_done(struct sf_target *t, int err)
+/* The timer fires at @when; sf.deadline is left as it is. */
+static void arm_timer(ktime_t when)
 {
 	lockdep_assert_held(&sf.lock);
-	if (err) {
-		t->state = SNAPFREEZE_TARGET_STATE_THAW_FAILED;
-		pr_err_ratelimited("thawing %s failed: error %d\n", t->path, err);
-		record_error(t->path, err, "thawing failed");
-		return err;
-	}
-	t->state = SNAPFREEZE_TARGET_STATE_THAWED;
-	if (sf_target_frozen_now(t)) {
-		t->state = SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER;
-		pr_warn("execution %s: %s is still frozen by another holder; only that holder can thaw it\n",
-			sf.exec_id, t->path);
-		record_error(t->path, -EBUSY, "still frozen by another holder");
-	}
-	return 0;
+	hrtimer_start(&sf.timer, when, HRTIMER_MODE_ABS);
 }
 
-/* Thaw one target we hold. */
-static int thaw_one(struct sf_target *t)
+static void arm_retry(void)
+{
+	arm_timer(ktime_add_ms(ktime_get_boottime(), SF_THAW_RETRY_MS));
+}
+
+/* The timer fires at @when, or sooner if it is armed for sooner. */
+static void arm_timer_by(ktime_t when)
 {
 	lockdep_assert_held(&sf.lock);
-	sf_target_thaw_start(t);
-	return thaw_done(t, sf_target_thaw_wait(t));
+	if (hrtimer_active(&sf.timer) &&
+	    !ktime_after(hrtimer_get_expires(&sf.timer), when))
+		return;
+	arm_timer(when);
+}
+
+/* A set's targets on their way out, released on io_wq: see set_idle(). */
+struct sf_tomb {
+	struct work_struct work;
+	struct sf_target *targets;
+	unsigned int nr;
+};
+
+static void tomb_workfn(struct work_struct *work)
+{
+	struct sf_tomb *tomb = container_of(work, struct sf_tomb, work);
+
+	sf_targets_free(tomb->targets, tomb->nr);
+	kfree(tomb);
 }
 
 /*
- * Thaw every target we hold, level by level, the last level first, the
- * targets of one level at once (the reverse of freeze_phase()).  A target
- * whose thaw fails stays held (THAW_FAILED), for a later THAW or the
- * retried deadline; one that another holder keeps frozen is reported.
- * Returns the first error.  No target changes state between the two loops:
- * the lock is held throughout.
+ * Go idle.  The set's targets go to @out, whose owner releases them with no
+ * lock held; without @out, into the set's tomb, released on io_wq: the last
+ * superblock reference may run a lazily unmounted filesystem's ->kill_sb(),
+ * which must run neither under the lock nor in a WQ_MEM_RECLAIM worker
+ * (the thaws, the timer), and an undo may settle in any of those.
  */
-static int thaw_held(unsigned int *thawed)
-{
-	struct sf_target *tg = sf.targets;
-	unsigned int i, first, end, n = 0;
-	int err, ret = 0;
-
-	lockdep_assert_held(&sf.lock);
-	for (end = sf.nr_targets; end > 0; end = first) {
-		for (first = end - 1; first > 0 &&
-		     tg[first - 1].level == tg[end - 1].level; first--)
-			;
-		for (i = end; i-- > first;)
-			if (sf_target_held(&tg[i]))
-				sf_target_thaw_start(&tg[i]);
-		for (i = end; i-- > first;) {
-			if (!sf_target_held(&tg[i]))
-				continue;
-			err = thaw_done(&tg[i], sf_target_thaw_wait(&tg[i]));
-			if (err)
-				ret = ret ?: err;
-			else
-				n++;
-		}
-	}
-	sf.held_by_other = count_state(SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
-	update_pin();
-	*thawed = n;
-	return ret;
-}
-
-static void arm_deadline(ktime_t deadline)
-{
-	sf.deadline = deadline;
-	hrtimer_start(&sf.timer, deadline, HRTIMER_MODE_ABS);
-}
-
-/*
- * After a rollback: targets whose thaw failed stay with the set, which
- * stays FROZEN and is retried shortly.  True if there were any.
- */
-static bool keep_stuck(void)
-{
-	lockdep_assert_held(&sf.lock);
-	if (!count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED))
-		return false;
-	sf.state = SNAPFREEZE_STATE_FROZEN;
-	arm_deadline(ktime_add_ms(ktime_get_boottime(), SF_THAW_RETRY_MS));
-	return true;
-}
-
-/* Hand the set's targets to @out (NULL: to the release work) and go idle. */
 static void set_idle(struct sf_outcome *out)
 {
+	struct sf_tomb *tomb = sf.tomb;
+
 	lockdep_assert_held(&sf.lock);
+	sf.tomb = NULL;
 	if (out) {
 		out->targets = sf.targets;
 		out->nr = sf.nr_targets;
-	} else {
-		/* Only a set that holds no superblock reference any more. */
-		sf_targets_free(sf.targets, sf.nr_targets);
+		kfree(tomb);
+	} else if (tomb) {
+		tomb->targets = sf.targets;
+		tomb->nr = sf.nr_targets;
+		INIT_WORK(&tomb->work, tomb_workfn);
+		queue_work(sf.io_wq, &tomb->work);
 	}
 	sf.targets = NULL;
 	sf.nr_targets = 0;
@@ -354,6 +392,11 @@ static void set_idle(struct sf_outcome *out)
 	sf.thaw_reason = SNAPFREEZE_THAW_NONE;
 	sf.thawed_at_ns = 0;
 	sf.frozen_since_ns = 0;
+	sf.request_active = false;
+	WRITE_ONCE(sf.abort_err, 0);
+	sf.abort_path = NULL;
+	sf.thawing = false;
+	WRITE_ONCE(sf.undo_active, false);
 	sf.state = SNAPFREEZE_STATE_IDLE;
 }
 
@@ -376,66 +419,421 @@ static void release_workfn(struct work_struct *work)
 		deactivate_super(sbs[n]);
 }
 
+/* Undoing a set: thaws in order, rounds, settling */
+
+static bool undoing(void)
+{
+	lockdep_assert_held(&sf.lock);
+	return (sf.state == SNAPFREEZE_STATE_FREEZING && sf.abort_err) ||
+	       (sf.state == SNAPFREEZE_STATE_FROZEN && sf.thawing);
+}
+
+/* A round of thaws: every held target is tried (again). */
+static void new_round(void)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&sf.lock);
+	WRITE_ONCE(sf.undo_active, true);
+	sf.undo_err = 0;
+	for (i = 0; i < sf.nr_targets; i++)
+		sf.targets[i].tried = false;
+}
+
+static void start_undo(void)
+{
+	lockdep_assert_held(&sf.lock);
+	sf.undo_thawed = 0;
+	new_round();
+}
+
+/* A target's thaw has ended with @err. */
+static void thaw_done(struct sf_target *t, int err)
+{
+	lockdep_assert_held(&sf.lock);
+	if (err) {
+		t->state = SNAPFREEZE_TARGET_STATE_THAW_FAILED;
+		pr_err_ratelimited("thawing %s failed: error %d\n", t->path, err);
+		record_error(t->path, err, "thawing failed");
+		sf.undo_err = sf.undo_err ?: err;
+		return;
+	}
+	t->state = SNAPFREEZE_TARGET_STATE_THAWED;
+	sf.undo_thawed++;
+	if (sf_target_frozen_now(t)) {
+		t->state = SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER;
+		pr_warn("execution %s: %s is still frozen by another holder; only that holder can thaw it\n",
+			sf.exec_id, t->path);
+		record_error(t->path, -EBUSY, "still frozen by another holder");
+	}
+}
+
 /*
- * Thaw the set behind its owner's back: the deadline passed, root asked for
- * an emergency thaw, or the module is going away.  A frozen set becomes
- * AUTO_THAWED, remembered until a THAW reports it; a set still being frozen
- * is marked aborted, and its FREEZE request fails with @abort_err.
+ * Targets left frozen by another holder, looked at again once the undo is
+ * over: a thaw that waited for that holder to let go of a filesystem below
+ * it finds that filesystem thawed by now.
+ */
+static void count_held_by_other(void)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&sf.lock);
+	for (i = 0; i < sf.nr_targets; i++) {
+		struct sf_target *t = &sf.targets[i];
+
+		if (t->state == SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER &&
+		    !sf_target_frozen_now(t))
+			t->state = SNAPFREEZE_TARGET_STATE_THAWED;
+	}
+	sf.held_by_other = count_state(SNAPFREEZE_TARGET_STATE_HELD_BY_OTHER);
+}
+
+/* A FREEZE rolled back: idle, or its stuck targets retried. */
+static void settle_rollback(void)
+{
+	unsigned int stuck = count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED);
+
+	lockdep_assert_held(&sf.lock);
+	count_held_by_other();
+	if (stuck) {
+		pr_err_ratelimited("rollback of execution %s: %u filesystem(s) still frozen, retrying\n",
+				   sf.exec_id, stuck);
+		arm_retry();
+		return;
+	}
+	hrtimer_try_to_cancel(&sf.timer);
+	if (sf.abandoned)
+		pr_warn("execution %s: the last flush or freeze of an abandoned set finished; thawed %u filesystem(s)\n",
+			sf.exec_id, sf.undo_thawed);
+	else
+		pr_warn("rollback of execution %s: %s: %s (error %d); thawed %u filesystem(s)\n",
+			sf.exec_id, sf.abort_path ?: "-", sf.abort_msg,
+			sf.abort_err, sf.undo_thawed);
+	set_idle(NULL);
+}
+
+/* The THAW waiting for the set reports that it was auto-thawed. */
+static void report_auto_thaw(struct sf_outcome *out)
+{
+	lockdep_assert_held(&sf.lock);
+	pr_info("execution %s: reported its auto-thaw\n", sf.exec_id);
+	fill_status(&out->st);
+	set_idle(out);
+}
+
+static void thawed_by_request(struct sf_thaw_wait *w)
+{
+	s64 held_ms = ktime_ms_delta(ktime_get_boottime(), sf.frozen_at);
+
+	lockdep_assert_held(&sf.lock);
+	pr_info("thawed %u filesystem(s) for execution %s after %lld ms: %s\n",
+		sf.undo_thawed, sf.exec_id, held_ms,
+		paths_string(sf.targets, sf.nr_targets));
+	sf.thaws++;
+	post_event(SNAPFREEZE_EVENT_THAWED, sf.exec_id, SNAPFREEZE_THAW_REQUEST,
+		   0);
+	if (!w) {
+		set_idle(NULL);
+		return;
+	}
+	/* THAW's reply: SNAPFREEZE_A_STATE is the state it found. */
+	fill_status(&w->out->st);
+	w->out->st.state = SNAPFREEZE_STATE_FROZEN;
+	set_idle(w->out);
+}
+
+static void auto_thawed(struct sf_thaw_wait *w)
+{
+	lockdep_assert_held(&sf.lock);
+	pr_warn("%s: thawed %u filesystem(s) of execution %s%s: %s\n",
+		sf.thaw_what, sf.undo_thawed, sf.exec_id,
+		sf.thaw_cause == SNAPFREEZE_THAW_DEADLINE ? " at the deadline" : "",
+		paths_string(sf.targets, sf.nr_targets));
+	sf.state = SNAPFREEZE_STATE_AUTO_THAWED;
+	sf.thaw_reason = sf.thaw_cause;
+	sf.thawed_at_ns = ktime_get_real_ns();
+	sf.frozen_since_ns = 0;
+	sf.auto_thaws++;
+	post_event(SNAPFREEZE_EVENT_AUTO_THAWED, sf.exec_id, sf.thaw_cause, 0);
+	if (w)
+		report_auto_thaw(w->out);
+	else
+		/* Not from here: this may be under sysfs, or the reboot. */
+		queue_work(sf.io_wq, &sf.release_work);
+}
+
+/*
+ * A FROZEN set's thaw is over: idle (a THAW), auto-thawed (the deadline,
+ * an emergency thaw, shutdown), or still frozen where a thaw failed.  A
+ * failed auto-thaw is retried until it succeeds; a failed THAW leaves the
+ * set to the next THAW and to its deadline.
+ */
+static void settle_thaw(void)
+{
+	struct sf_thaw_wait *w = sf.waiter;
+
+	lockdep_assert_held(&sf.lock);
+	count_held_by_other();
+	sf.waiter = NULL;
+	if (w) {
+		w->done = true;
+		w->ret = sf.undo_err ?: -EIO;
+	}
+	if (count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED)) {
+		if (sf.thaw_cause != SNAPFREEZE_THAW_REQUEST) {
+			pr_err_ratelimited("%s: %u filesystem(s) of execution %s still frozen, retrying\n",
+					   sf.thaw_what,
+					   count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED),
+					   sf.exec_id);
+			arm_retry();
+			return;
+		}
+		sf.thawing = false;
+		arm_timer(max(sf.deadline, ktime_add_ms(ktime_get_boottime(),
+							SF_THAW_RETRY_MS)));
+		return;
+	}
+	hrtimer_try_to_cancel(&sf.timer);
+	sf.thawing = false;
+	if (w)
+		w->ret = 0;
+	if (sf.thaw_cause == SNAPFREEZE_THAW_REQUEST)
+		thawed_by_request(w);
+	else
+		auto_thawed(w);
+}
+
+static void settle(void)
+{
+	lockdep_assert_held(&sf.lock);
+	WRITE_ONCE(sf.undo_active, false);
+	if (sf.state == SNAPFREEZE_STATE_FREEZING)
+		settle_rollback();
+	else
+		settle_thaw();
+	update_pin();
+	wake_up_all(&sf.wait);
+}
+
+static void thaw_workfn(struct work_struct *work);
+
+static void start_thaw(struct sf_target *t)
+{
+	lockdep_assert_held(&sf.lock);
+	t->busy = true;
+	t->thawing = true;
+	t->tried = true;
+	WRITE_ONCE(sf.busy, sf.busy + 1);
+	update_pin();
+	INIT_WORK(&t->thaw_work, thaw_workfn);
+	queue_work(sf.thaw_wq, &t->thaw_work);
+}
+
+/* Within the grace period of a freeze given up (see the top). */
+static bool in_grace(void)
+{
+	lockdep_assert_held(&sf.lock);
+	return sf.state == SNAPFREEZE_STATE_FREEZING &&
+	       ktime_before(ktime_get_boottime(),
+			    ktime_add_ms(sf.abort_at, SF_UNDO_GRACE_MS));
+}
+
+/*
+ * Must @t wait before it is thawed: a target of a higher level not yet
+ * tried or being thawed, or, within the grace period, being flushed or
+ * frozen?
+ */
+static bool thaw_waits(const struct sf_target *t, bool grace)
+{
+	unsigned int i;
+
+	for (i = 0; i < sf.nr_targets; i++) {
+		const struct sf_target *u = &sf.targets[i];
+
+		if (u->level <= t->level)
+			continue;
+		if (u->thawing || (sf_target_held(u) && !u->tried))
+			return true;
+		if (u->busy && grace)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Move an undo on: start every thaw the order allows now, and settle once
+ * nothing is left to run.  Called with the lock held by whoever changed
+ * something: a work that ended, an undo that began, the timer.  A FREEZE
+ * still under way is settled only once its request has let go of it.
+ */
+static void advance(void)
+{
+	bool grace, held_back = false, left = false, failed = false;
+	unsigned int i;
+
+	lockdep_assert_held(&sf.lock);
+	if (!undoing() || !sf.undo_active)
+		return;
+	grace = in_grace();
+	for (i = sf.nr_targets; i-- > 0;) {
+		struct sf_target *t = &sf.targets[i];
+
+		if (!sf_target_held(t) || t->busy)
+			continue;
+		if (t->tried) {
+			failed = true;
+			continue;
+		}
+		if (!thaw_waits(t, grace)) {
+			start_thaw(t);
+			continue;
+		}
+		left = true;
+		held_back |= grace && !thaw_waits(t, false);
+	}
+	if (sf.busy || left) {
+		/*
+		 * Works still run (a freeze stuck for good, maybe): try a
+		 * failed thaw again meanwhile, and the held back ones once
+		 * the grace period is over.
+		 */
+		if (failed)
+			arm_timer_by(ktime_add_ms(ktime_get_boottime(),
+						  SF_THAW_RETRY_MS));
+		if (held_back)
+			arm_timer_by(ktime_add_ms(sf.abort_at,
+						  SF_UNDO_GRACE_MS));
+		return;
+	}
+	if (sf.state == SNAPFREEZE_STATE_FREEZING && sf.request_active)
+		return;
+	settle();
+}
+
+/* The end of every work item, flush, freeze or thaw, under the lock. */
+static void work_end(struct sf_target *t)
+{
+	lockdep_assert_held(&sf.lock);
+	t->busy = false;
+	t->thawing = false;
+	WRITE_ONCE(sf.busy, sf.busy - 1);
+	advance();
+	update_pin();
+	wake_up_all(&sf.wait);
+}
+
+/*
+ * Thaw one target.  Once the lock is dropped the work item may be freed
+ * (the set settled, and its tomb was released): nothing of it is used
+ * after that.
+ */
+static void thaw_workfn(struct work_struct *work)
+{
+	struct sf_target *t = container_of(work, struct sf_target, thaw_work);
+	int err;
+
+	err = sf_target_thaw(t);
+	mutex_lock(&sf.lock);
+	thaw_done(t, err);
+	work_end(t);
+	mutex_unlock(&sf.lock);
+}
+
+/* Give up the set being frozen: roll it back, the first cause kept. */
+static void abort_set(int err, const char *msg, const char *path)
+{
+	lockdep_assert_held(&sf.lock);
+	if (sf.abort_err)
+		return;
+	WRITE_ONCE(sf.abort_err, err);
+	sf.abort_msg = msg;
+	sf.abort_path = path;
+	sf.abort_at = ktime_get_boottime();
+	start_undo();
+	wake_up_all(&sf.wait);
+}
+
+static const char *abort_msg(int err)
+{
+	switch (err) {
+	case -ETIMEDOUT:
+		return SF_E_DEADLINE;
+	case -ETIME:
+		return SF_E_BUDGET;
+	case -ESHUTDOWN:
+		return SF_E_SHUTDOWN;
+	case -EINTR:
+		return SF_E_KILLED;
+	default:
+		return SF_E_EMERGENCY;
+	}
+}
+
+static void give_up(int err)
+{
+	abort_set(err, abort_msg(err), NULL);
+}
+
+/*
+ * Thaw the set behind its owner's back: the deadline passed, root asked
+ * for an emergency thaw, or the module or the machine is going away.  A
+ * frozen set becomes AUTO_THAWED once thawed, remembered until a THAW
+ * reports it; a set being frozen is given up, and its FREEZE fails with
+ * @abort_err.  A THAW already under way goes on as it is.
  */
 static void force_thaw(enum snapfreeze_thaw_reason reason, int abort_err,
 		       const char *what)
 {
-	unsigned int thawed;
-	int err;
-
 	lockdep_assert_held(&sf.lock);
-	if (sf.state != SNAPFREEZE_STATE_FREEZING &&
-	    sf.state != SNAPFREEZE_STATE_FROZEN)
-		return;
-
-	err = thaw_held(&thawed);
-	if (err) {
-		/* Still frozen: keep the set and try again, never give up. */
-		pr_err("%s: %u filesystem(s) of execution %s still frozen, retrying\n",
-		       what, count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED),
-		       sf.exec_id);
-		arm_deadline(ktime_add_ms(ktime_get_boottime(), SF_THAW_RETRY_MS));
-	}
 	if (sf.state == SNAPFREEZE_STATE_FREEZING) {
-		/* The FREEZE request sees this, undoes the rest and fails. */
-		if (!sf.abort_err) {
-			sf.abort_err = abort_err;
-			pr_warn("%s: aborted the freeze of execution %s, thawed %u filesystem(s)\n",
-				what, sf.exec_id, thawed);
-		}
+		if (!sf.abort_err)
+			pr_warn("%s: aborted the freeze of execution %s\n",
+				what, sf.exec_id);
+		give_up(abort_err);
+	} else if (sf.state == SNAPFREEZE_STATE_FROZEN && !sf.thawing) {
+		sf.thawing = true;
+		sf.thaw_cause = reason;
+		sf.thaw_what = what;
+		start_undo();
+	} else if (sf.state == SNAPFREEZE_STATE_FROZEN && !sf.undo_active) {
+		new_round();
+	} else {
 		return;
 	}
-	if (err)
-		return;
-
-	hrtimer_try_to_cancel(&sf.timer);
-	pr_warn("%s: thawed %u filesystem(s) of execution %s%s: %s\n", what,
-		thawed, sf.exec_id,
-		reason == SNAPFREEZE_THAW_DEADLINE ? " at the deadline" : "",
-		paths_string(sf.targets, sf.nr_targets));
-	sf.state = SNAPFREEZE_STATE_AUTO_THAWED;
-	sf.thaw_reason = reason;
-	sf.thawed_at_ns = ktime_get_real_ns();
-	sf.frozen_since_ns = 0;
-	sf.auto_thaws++;
-	post_event(SNAPFREEZE_EVENT_AUTO_THAWED, sf.exec_id, reason, 0);
-	/* Not from here: this may be the reclaim worker, or under sysfs. */
-	queue_work(sf.io_wq, &sf.release_work);
+	advance();
 }
 
-static void deadline_workfn(struct work_struct *work)
+/*
+ * The timer, during an undo: another round once it settled with thaws
+ * that failed; before that, the failed thaws again, and the thaws held
+ * back by the grace period.
+ */
+static void retry_undo(void)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&sf.lock);
+	if (!sf.undo_active) {
+		new_round();
+	} else {
+		for (i = 0; i < sf.nr_targets; i++)
+			if (sf.targets[i].state ==
+			    SNAPFREEZE_TARGET_STATE_THAW_FAILED &&
+			    !sf.targets[i].busy)
+				sf.targets[i].tried = false;
+	}
+	advance();
+}
+
+static void timer_workfn(struct work_struct *work)
 {
 	ktime_t now = ktime_get_boottime();
 
 	mutex_lock(&sf.lock);
-	/* A stale run: the set it was armed for is gone or was re-armed. */
-	if (sf.state == SNAPFREEZE_STATE_FREEZING &&
-	    !ktime_before(now, sf.budget_end))
+	if (undoing())
+		retry_undo();
+	else if (sf.state == SNAPFREEZE_STATE_FREEZING &&
+		 !ktime_before(now, sf.budget_end))
 		force_thaw(SNAPFREEZE_THAW_DEADLINE, -ETIME, "freeze budget");
 	else if ((sf.state == SNAPFREEZE_STATE_FREEZING ||
 		  sf.state == SNAPFREEZE_STATE_FROZEN) &&
@@ -444,31 +842,53 @@ static void deadline_workfn(struct work_struct *work)
 	mutex_unlock(&sf.lock);
 }
 
-static enum hrtimer_restart deadline_fire(struct hrtimer *timer)
+static enum hrtimer_restart timer_fire(struct hrtimer *timer)
 {
 	/* Thawing sleeps: leave it to process context. */
-	queue_work(sf.wq, &sf.deadline_work);
+	queue_work(sf.wq, &sf.timer_work);
 	return HRTIMER_NORESTART;
+}
+
+/* Has the undo of set @gen settled (done, or its thaws failed)? */
+static bool undo_over(u64 gen)
+{
+	return READ_ONCE(sf.gen) != gen || !READ_ONCE(sf.undo_active);
 }
 
 void sf_emergency_thaw(void)
 {
+	bool started = false;
+	u64 gen;
+
 	mutex_lock(&sf.lock);
 	if (sf.state == SNAPFREEZE_STATE_FREEZING ||
-	    sf.state == SNAPFREEZE_STATE_FROZEN)
+	    sf.state == SNAPFREEZE_STATE_FROZEN) {
 		force_thaw(SNAPFREEZE_THAW_EMERGENCY, -ECANCELED,
 			   "emergency thaw");
-	else
+		started = true;
+	} else {
 		pr_info("emergency thaw: nothing is frozen\n");
+	}
+	gen = sf.gen;
 	mutex_unlock(&sf.lock);
+	if (started)
+		wait_event_killable_timeout(sf.wait, undo_over(gen),
+					    msecs_to_jiffies(SF_EMERGENCY_WAIT_MS));
 }
 
-void sf_shutdown(const char *why)
+void sf_shutdown(const char *why, unsigned int wait_ms)
 {
+	u64 gen;
+
 	mutex_lock(&sf.lock);
 	sf.dying = true;
 	force_thaw(SNAPFREEZE_THAW_SHUTDOWN, -ESHUTDOWN, why);
+	update_pin();
+	gen = sf.gen;
 	mutex_unlock(&sf.lock);
+	if (wait_ms)
+		wait_event_killable_timeout(sf.wait, undo_over(gen),
+					    msecs_to_jiffies(wait_ms));
 }
 
 /* FREEZE: refusal and planning */
@@ -570,7 +990,8 @@ static int freeze_not_started(const struct sf_freeze_req *req,
 
 /* The set is ours: from here on, the deadline covers everything. */
 static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
-		     unsigned int nr, struct sf_outcome *out)
+		     unsigned int nr, struct sf_tomb *tomb,
+		     struct sf_outcome *out)
 {
 	struct sf_outcome old = { .target = -1 };
 	ktime_t now;
@@ -586,11 +1007,20 @@ static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
 		pr_info("execution %s was auto-thawed and never reported\n",
 			sf.exec_id);
 	set_idle(&old);
+	sf.tomb = tomb;
 	strscpy(sf.exec_id, req->exec_id, sizeof(sf.exec_id));
 	sf.targets = tg;
 	sf.nr_targets = nr;
 	sf.timeout_ms = req->timeout_ms;
-	sf.abort_err = 0;
+	WRITE_ONCE(sf.gen, sf.gen + 1);
+	sf.request_active = true;
+	WRITE_ONCE(sf.phase_left, 0);
+	WRITE_ONCE(sf.abort_err, 0);
+	sf.abort_msg = NULL;
+	sf.abort_path = NULL;
+	sf.abandoned = false;
+	sf.thawing = false;
+	WRITE_ONCE(sf.undo_active, false);
 	sf.held_by_other = 0;
 	sf.flush_ns = 0;
 	sf.freeze_ns = 0;
@@ -601,8 +1031,7 @@ static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
 	sf.budget_end = req->budget_ms ? ktime_add_ms(now, req->budget_ms) :
 					 KTIME_MAX;
 	/* Whichever comes first; the deadline alone once frozen. */
-	hrtimer_start(&sf.timer, min(sf.deadline, sf.budget_end),
-		      HRTIMER_MODE_ABS);
+	arm_timer(min(sf.deadline, sf.budget_end));
 	mutex_unlock(&sf.lock);
 	sf_outcome_release(&old);
 	return 0;
@@ -610,32 +1039,16 @@ static int set_start(const struct sf_freeze_req *req, struct sf_target *tg,
 
 /* FREEZE: flushing and freezing, with no lock held on entry or exit */
 
-static const char *abort_msg(int err)
-{
-	switch (err) {
-	case -ETIMEDOUT:
-		return "auto-thaw deadline passed while freezing";
-	case -ETIME:
-		return "freeze budget exhausted before the set was frozen";
-	case -ESHUTDOWN:
-		return "snapfreeze is shutting down";
-	case -EINTR:
-		return "caller was killed during the freeze";
-	default:
-		return "freeze aborted by an emergency thaw";
-	}
-}
-
-/* Why the set cannot go on, or 0; called with the lock held. */
+/* Why the set cannot go on, or 0. */
 static int check_going_on(struct sf_outcome *out)
 {
 	lockdep_assert_held(&sf.lock);
 	if (sf.abort_err) {
-		set_outcome_error(out, -1, abort_msg(sf.abort_err));
+		set_outcome_error(out, -1, sf.abort_msg);
 		return sf.abort_err;
 	}
 	if (fatal_signal_pending(current)) {
-		set_outcome_error(out, -1, "caller was killed during the freeze");
+		set_outcome_error(out, -1, abort_msg(-EINTR));
 		return -EINTR;
 	}
 	return 0;
@@ -652,154 +1065,101 @@ static struct sf_target *first_failed(struct sf_target *tg, unsigned int nr)
 	return NULL;
 }
 
+/* The request index of the first of @tg[0..nr) whose work runs, or -1. */
+static int first_busy(const struct sf_target *tg, unsigned int nr)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&sf.lock);
+	for (i = 0; i < nr; i++)
+		if (tg[i].busy)
+			return tg[i].req_index;
+	return -1;
+}
+
 /*
  * Flushes and freezes run as work items, one per target, and the FREEZE
- * request waits for them, but only until the budget or the deadline (and
- * a grace period) has passed, or its caller is killed.  Then it gives the
- * set up: it thaws what is frozen and returns, and the last work item to
- * finish undoes the rest (abandon(), work_finished()).  Meanwhile the set
- * stays FREEZING and keeps the module loaded.
+ * request waits for them, but only until the set is given up: the budget
+ * or the deadline passed (or, should the timer be late, a grace period
+ * after that), an emergency thaw or a reboot, or its caller was killed.
  */
-#define SF_ABANDON_GRACE_MS 500
-
 static void queue_works(struct sf_target *tg, unsigned int nr, work_func_t fn)
 {
 	unsigned int i;
 
 	mutex_lock(&sf.lock);
-	sf.pending = nr;
-	reinit_completion(&sf.works_done);
-	for (i = 0; i < nr; i++)
+	WRITE_ONCE(sf.phase_left, nr);
+	WRITE_ONCE(sf.busy, sf.busy + nr);
+	for (i = 0; i < nr; i++) {
 		tg[i].busy = true;
-	mutex_unlock(&sf.lock);
-	for (i = 0; i < nr; i++) {
 		INIT_WORK(&tg[i].work, fn);
+	}
+	update_pin();
+	mutex_unlock(&sf.lock);
+	for (i = 0; i < nr; i++)
 		queue_work(sf.io_wq, &tg[i].work);
-	}
 }
 
-/* The request gave up on its set: see work_finished(). */
-static void finish_abandoned(struct sf_outcome *last)
+static bool phase_over(void)
 {
-	unsigned int thawed;
-
-	lockdep_assert_held(&sf.lock);
-	sf.abandoned = false;
-	thaw_held(&thawed);
-	pr_warn("execution %s: the last flush or freeze of an abandoned set finished; thawed %u filesystem(s)\n",
-		sf.exec_id, thawed);
-	if (!keep_stuck())
-		set_idle(last);
-}
-
-/* The end of every flush and freeze work item, under the set's lock. */
-static void work_finished(struct sf_target *t, struct sf_outcome *last)
-{
-	lockdep_assert_held(&sf.lock);
-	t->busy = false;
-	if (--sf.pending)
-		return;
-	if (sf.abandoned)
-		finish_abandoned(last);
-	else
-		complete(&sf.works_done);
+	return !READ_ONCE(sf.phase_left) || READ_ONCE(sf.abort_err);
 }
 
 /*
- * After work_finished(): the abandoned set's references, and the module
- * reference abandon() took.  The work item may be freed by now; this uses
- * nothing of it.
+ * Wait for the works queued by queue_works(): 0 once they all finished;
+ * otherwise why the set was given up, with out->target the first target
+ * whose work still runs (-1 if none).
  */
-static void after_work(struct sf_outcome *last, bool finished_abandoned)
-{
-	sf_outcome_release(last);
-	if (finished_abandoned)
-		module_put(THIS_MODULE);
-}
-
-/* Give the set up, with works still running; returns the error. */
-static int abandon(struct sf_target *tg, unsigned int nr, bool killed,
-		   struct sf_outcome *out)
-{
-	unsigned int i, thawed;
-	int err;
-
-	lockdep_assert_held(&sf.lock);
-	err = sf.abort_err;
-	if (!err && killed)
-		err = -EINTR;
-	if (!err)
-		err = ktime_before(ktime_get_boottime(), sf.budget_end) ?
-		      -ETIMEDOUT : -ETIME;
-	sf.abort_err = err;
-	set_outcome_error(out, -1, abort_msg(err));
-	for (i = 0; i < nr; i++) {
-		if (tg[i].busy) {
-			out->target = tg[i].req_index;
-			break;
-		}
-	}
-	sf.abandoned = true;
-	__module_get(THIS_MODULE);
-	hrtimer_try_to_cancel(&sf.timer);
-	thaw_held(&thawed);
-	record_error(target_path(out->target), err, out->msg);
-	pr_warn("freeze of execution %s abandoned: %s: %s (error %d); thawed %u filesystem(s), the rest when its work finishes\n",
-		sf.exec_id, target_path(out->target) ?: "-", out->msg, err,
-		thawed);
-	sf.failures++;
-	post_event(SNAPFREEZE_EVENT_FAILED, sf.exec_id, SNAPFREEZE_THAW_NONE,
-		   err);
-	return err;
-}
-
-/*
- * Wait for the works queued by queue_works().  0 once they all finished;
- * otherwise the set was abandoned (*@gone) and the error is returned.
- */
-static int wait_works(struct sf_target *tg, unsigned int nr,
-		      struct sf_outcome *out, bool *gone)
+static int wait_phase(struct sf_target *tg, unsigned int nr,
+		      struct sf_outcome *out)
 {
 	s64 until;
 	long left;
-	int ret = 0;
+	int ret;
 
 	mutex_lock(&sf.lock);
 	until = ktime_to_ns(ktime_sub(min(sf.deadline, sf.budget_end),
 				      ktime_get_boottime()));
 	mutex_unlock(&sf.lock);
-	until = max_t(s64, 0, until + SF_ABANDON_GRACE_MS * NSEC_PER_MSEC);
-	left = wait_for_completion_killable_timeout(&sf.works_done,
-						    nsecs_to_jiffies(until));
-	if (left > 0)
-		return 0;
+	until = max_t(s64, 0, until + SF_UNDO_GRACE_MS * NSEC_PER_MSEC);
+	left = wait_event_killable_timeout(sf.wait, phase_over(),
+					   nsecs_to_jiffies(until));
 	mutex_lock(&sf.lock);
-	if (sf.pending) {
-		ret = abandon(tg, nr, left < 0, out);
-		*gone = true;
+	if (left < 0) {
+		give_up(-EINTR);
+	} else if (!left && sf.phase_left) {
+		/* The timer is late: what it would have said. */
+		give_up(ktime_before(ktime_get_boottime(), sf.budget_end) ?
+			-ETIMEDOUT : -ETIME);
 	}
+	ret = check_going_on(out);
+	if (ret)
+		out->target = first_busy(tg, nr);
 	mutex_unlock(&sf.lock);
 	return ret;
+}
+
+/* The end of a flush or freeze work, under the lock: see work_end(). */
+static void phase_work_end(struct sf_target *t)
+{
+	lockdep_assert_held(&sf.lock);
+	WRITE_ONCE(sf.phase_left, sf.phase_left - 1);
+	work_end(t);
 }
 
 static void flush_workfn(struct work_struct *work)
 {
 	struct sf_target *t = container_of(work, struct sf_target, work);
-	struct sf_outcome last = { .target = -1 };
-	bool abandoned;
 
 	sf_target_flush(t);
 	mutex_lock(&sf.lock);
-	abandoned = sf.abandoned;
-	work_finished(t, &last);
-	abandoned &= !sf.abandoned;
+	phase_work_end(t);
 	mutex_unlock(&sf.lock);
-	after_work(&last, abandoned);
 }
 
 /* Flush every target at once, in passes while the writers keep up. */
 static int flush_phase(struct sf_target *tg, unsigned int nr,
-		       struct sf_outcome *out, bool *gone)
+		       struct sf_outcome *out)
 {
 	ktime_t start = ktime_get_boottime(), pass;
 	struct sf_target *bad;
@@ -811,13 +1171,12 @@ static int flush_phase(struct sf_target *tg, unsigned int nr,
 	for (n = 0; n < SF_FLUSH_PASSES; n++) {
 		pass = ktime_get_boottime();
 		queue_works(tg, nr, flush_workfn);
-		ret = wait_works(tg, nr, out, gone);
+		ret = wait_phase(tg, nr, out);
 		if (ret)
 			return ret;
 		bad = first_failed(tg, nr);
 		if (bad) {
-			set_outcome_error(out, bad->req_index,
-					  "flushing the filesystem failed");
+			set_outcome_error(out, bad->req_index, SF_E_FLUSH);
 			return bad->err;
 		}
 		slowest = ktime_to_ns(ktime_sub(ktime_get_boottime(), pass));
@@ -835,12 +1194,13 @@ static int flush_phase(struct sf_target *tg, unsigned int nr,
 	return 0;
 }
 
-/* Freeze one target (a work function): marks it frozen at once. */
+/*
+ * Freeze one target, and mark it frozen at once: a set given up meanwhile
+ * thaws it right away (advance()), whatever its request is doing.
+ */
 static void freeze_workfn(struct work_struct *work)
 {
 	struct sf_target *t = container_of(work, struct sf_target, work);
-	struct sf_outcome last = { .target = -1 };
-	bool abandoned;
 	int err;
 
 	mutex_lock(&sf.lock);
@@ -852,36 +1212,25 @@ static void freeze_workfn(struct work_struct *work)
 	if (err) {
 		t->err = err;
 	} else {
-		/* The rollback thaws this one too, or keeps it for a retry. */
 		t->state = SNAPFREEZE_TARGET_STATE_FROZEN;
 		t->frozen_at_ns = ktime_to_ns(ktime_sub(ktime_get_boottime(),
 							sf.freeze_start));
 		/* Frozen by someone else too, since our check: not ours. */
 		if (sf_target_other_holders(t))
 			t->err = -EBUSY;
-		/* Its set was given up: not frozen a moment longer. */
-		if (sf.abandoned && thaw_one(t)) {
-			update_pin();
-			arm_deadline(ktime_add_ms(ktime_get_boottime(),
-						  SF_THAW_RETRY_MS));
-		}
 	}
-	abandoned = sf.abandoned;
-	work_finished(t, &last);
-	abandoned &= !sf.abandoned;
+	phase_work_end(t);
 	mutex_unlock(&sf.lock);
-	after_work(&last, abandoned);
 }
 
 static const char *freeze_error_msg(int err)
 {
-	return err == -EBUSY ? "filesystem is already frozen by someone else" :
-			       "freezing the filesystem failed";
+	return err == -EBUSY ? SF_E_BUSY : SF_E_FREEZE;
 }
 
 /* Freeze level by level; the targets of one level all at once. */
 static int freeze_phase(struct sf_target *tg, unsigned int nr,
-			struct sf_outcome *out, bool *gone)
+			struct sf_outcome *out)
 {
 	struct sf_target *bad;
 	unsigned int first, n;
@@ -895,15 +1244,11 @@ static int freeze_phase(struct sf_target *tg, unsigned int nr,
 						  tg[first].level; n++)
 			;
 		queue_works(tg + first, n, freeze_workfn);
-		ret = wait_works(tg + first, n, out, gone);
-		if (ret)
-			return ret;
-		mutex_lock(&sf.lock);
-		ret = check_going_on(out);
-		mutex_unlock(&sf.lock);
+		ret = wait_phase(tg + first, n, out);
 		if (ret) {
-			/* The level whose freeze the abort overtook. */
-			out->target = tg[first].req_index;
+			/* Else the level whose freeze the abort overtook. */
+			if (out->target < 0)
+				out->target = tg[first].req_index;
 			return ret;
 		}
 		bad = first_failed(tg + first, n);
@@ -916,13 +1261,14 @@ static int freeze_phase(struct sf_target *tg, unsigned int nr,
 	return 0;
 }
 
-/* FREEZE: the end, with the lock held */
+/* FREEZE: the end */
 
 static void record_timings(void)
 {
 	u64 first = U64_MAX, last = 0;
 	unsigned int i;
 
+	lockdep_assert_held(&sf.lock);
 	for (i = 0; i < sf.nr_targets; i++) {
 		first = min(first, sf.targets[i].frozen_at_ns);
 		last = max(last, sf.targets[i].frozen_at_ns);
@@ -931,29 +1277,33 @@ static void record_timings(void)
 	sf.skew_ns = sf.nr_targets ? last - first : 0;
 }
 
-/* Undo a FREEZE that failed: thaw what is frozen, last first. */
-static void freeze_failed(int ret, struct sf_outcome *out)
+/*
+ * Room for the FREEZE's reply, allocated before the set is declared
+ * frozen: the reply describes the set at that moment, not whatever a THAW
+ * or the deadline made of it by the time the reply is built.  The set is
+ * still the request's own here (FREEZING, not given up to anyone).
+ */
+static struct sf_target *reply_alloc(const struct sf_target *tg,
+				     unsigned int nr)
 {
-	const char *path = target_path(out->target);
-	unsigned int thawed;
+	struct sf_target *copy = kcalloc(nr, sizeof(*copy),
+					 GFP_KERNEL | __GFP_NOWARN);
+	unsigned int i;
 
-	lockdep_assert_held(&sf.lock);
-	hrtimer_try_to_cancel(&sf.timer);
-	thaw_held(&thawed);
-	record_error(path, ret, out->msg);
-	pr_warn("rollback of execution %s: %s: %s (error %d); thawed %u filesystem(s)\n",
-		sf.exec_id, path ?: "-", out->msg, ret, thawed);
-	sf.failures++;
-	post_event(SNAPFREEZE_EVENT_FAILED, sf.exec_id, SNAPFREEZE_THAW_NONE,
-		   ret);
-	fill_status(&out->st);
-	if (!keep_stuck())
-		set_idle(out);
+	for (i = 0; copy && i < nr; i++) {
+		copy[i].path = kstrdup(tg[i].path, GFP_KERNEL | __GFP_NOWARN);
+		if (!copy[i].path) {
+			sf_targets_free(copy, nr);
+			copy = NULL;
+		}
+	}
+	return copy;
 }
 
 /* Declare the set frozen, unless its deadline or budget passed meanwhile. */
-static int freeze_done(struct sf_outcome *out)
+static int freeze_done(struct sf_outcome *out, struct sf_target *copy)
 {
+	unsigned int i;
 	ktime_t now;
 	int err = 0;
 
@@ -970,9 +1320,10 @@ static int freeze_done(struct sf_outcome *out)
 		return err;
 	}
 	/* The budget's timer, if it was first, becomes the deadline's. */
-	hrtimer_start(&sf.timer, sf.deadline, HRTIMER_MODE_ABS);
+	arm_timer(sf.deadline);
 	record_timings();
 	sf.state = SNAPFREEZE_STATE_FROZEN;
+	sf.request_active = false;
 	sf.frozen_at = ktime_get_boottime();
 	sf.frozen_since_ns = ktime_get_real_ns();
 	sf.freezes++;
@@ -983,36 +1334,114 @@ static int freeze_done(struct sf_outcome *out)
 		paths_string(sf.targets, sf.nr_targets));
 	post_event(SNAPFREEZE_EVENT_FROZEN, sf.exec_id, SNAPFREEZE_THAW_NONE, 0);
 	fill_status(&out->st);
+	for (i = 0; copy && i < sf.nr_targets; i++)
+		sf_target_copy(&copy[i], &sf.targets[i]);
+	out->targets = copy;
+	out->nr = copy ? sf.nr_targets : 0;
 	return 0;
 }
 
-static int freeze_finish(int ret, struct sf_outcome *out)
+/* The words of a failed FREEZE whose rollback left a filesystem frozen. */
+static const char *still_frozen_msg(const char *msg)
 {
+	static const char *const msgs[][2] = {
+		{ SF_E_DEADLINE, SF_E_DEADLINE SF_E_STUCK },
+		{ SF_E_BUDGET, SF_E_BUDGET SF_E_STUCK },
+		{ SF_E_SHUTDOWN, SF_E_SHUTDOWN SF_E_STUCK },
+		{ SF_E_KILLED, SF_E_KILLED SF_E_STUCK },
+		{ SF_E_EMERGENCY, SF_E_EMERGENCY SF_E_STUCK },
+		{ SF_E_BUSY, SF_E_BUSY SF_E_STUCK },
+		{ SF_E_FREEZE, SF_E_FREEZE SF_E_STUCK },
+		{ SF_E_FLUSH, SF_E_FLUSH SF_E_STUCK },
+	};
+	unsigned int i;
+
+	for (i = 0; msg && i < ARRAY_SIZE(msgs); i++)
+		if (!strcmp(msg, msgs[i][0]))
+			return msgs[i][1];
+	return msg;
+}
+
+/* The FREEZE failed: give the set up, say so, roll back what is frozen. */
+static void fail_freeze(int ret, struct sf_outcome *out)
+{
+	const char *path = target_path(out->target);
+
+	lockdep_assert_held(&sf.lock);
+	abort_set(ret, out->msg, path);
+	if (!sf.abort_path)
+		sf.abort_path = path;
+	sf.request_active = false;
+	record_error(path, ret, out->msg);
+	sf.failures++;
+	post_event(SNAPFREEZE_EVENT_FAILED, sf.exec_id, SNAPFREEZE_THAW_NONE,
+		   ret);
+	fill_status(&out->st);
+	advance();
+}
+
+/*
+ * Wait a little for the rollback of set @gen; if its works take longer,
+ * give the set up to them and return (the set stays FREEZING meanwhile).
+ */
+static void wait_rollback(u64 gen, int ret, struct sf_outcome *out)
+{
+	wait_event_killable_timeout(sf.wait, undo_over(gen),
+				    msecs_to_jiffies(SF_UNDO_GRACE_MS));
 	mutex_lock(&sf.lock);
+	if (sf.gen == gen && sf.state == SNAPFREEZE_STATE_FREEZING) {
+		if (count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED))
+			out->msg = still_frozen_msg(out->msg);
+		if (sf.undo_active) {
+			sf.abandoned = true;
+			pr_warn("freeze of execution %s abandoned: %s: %s (error %d); thawed %u filesystem(s), the rest when its work finishes\n",
+				sf.exec_id, target_path(out->target) ?: "-",
+				out->msg, ret, sf.undo_thawed);
+		}
+	}
+	mutex_unlock(&sf.lock);
+}
+
+static int freeze_finish(int ret, struct sf_target *tg, unsigned int nr,
+			 struct sf_outcome *out)
+{
+	struct sf_target *copy = NULL;
+	u64 gen;
+
+	if (!ret)
+		copy = reply_alloc(tg, nr);
+	mutex_lock(&sf.lock);
+	gen = sf.gen;
 	if (!ret)
 		ret = check_going_on(out);
 	if (!ret)
-		ret = freeze_done(out);
+		ret = freeze_done(out, copy);
 	if (ret)
-		freeze_failed(ret, out);
+		fail_freeze(ret, out);
 	mutex_unlock(&sf.lock);
-	/* A failed set's references go after the lock. */
-	sf_outcome_release(out);
+	if (!ret)
+		return 0;
+	sf_targets_free(copy, nr);
+	wait_rollback(gen, ret, out);
 	return ret;
 }
 
 int sf_freeze(const struct sf_freeze_req *req, struct sf_outcome *out)
 {
+	struct sf_tomb *tomb;
 	struct sf_target *tg;
 	unsigned int nr = 0;
-	bool gone = false;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	set_outcome_error(out, -1, NULL);
 	tg = kcalloc(req->nr_paths, sizeof(*tg), GFP_KERNEL);
-	if (!tg)
+	tomb = kzalloc(sizeof(*tomb), GFP_KERNEL);
+	if (!tg || !tomb) {
+		kfree(tomb);
+		kfree(tg);
 		return -ENOMEM;
+	}
 	/*
 	 * An active set first: its filesystems would otherwise be reported
 	 * as frozen by someone else.  Again once resolved, against a race.
@@ -1020,18 +1449,16 @@ int sf_freeze(const struct sf_freeze_req *req, struct sf_outcome *out)
 	ret = check_can_start_unlocked(out);
 	if (!ret)
 		ret = resolve_targets(req, tg, &nr, out);
-	if (ret || req->dry_run)
+	if (!ret && !req->dry_run)
+		ret = set_start(req, tg, nr, tomb, out);
+	if (ret || req->dry_run) {
+		kfree(tomb);
 		return freeze_not_started(req, tg, nr, ret, out);
-	ret = set_start(req, tg, nr, out);
-	if (ret)
-		return freeze_not_started(req, tg, nr, ret, out);
-	ret = flush_phase(tg, nr, out, &gone);
+	}
+	ret = flush_phase(tg, nr, out);
 	if (!ret)
-		ret = freeze_phase(tg, nr, out, &gone);
-	/* Abandoned: the set is no longer the request's to finish. */
-	if (gone)
-		return ret;
-	return freeze_finish(ret, out);
+		ret = freeze_phase(tg, nr, out);
+	return freeze_finish(ret, tg, nr, out);
 }
 
 /* THAW */
@@ -1045,12 +1472,14 @@ static int check_can_thaw(const char *exec_id, bool force,
 		set_outcome_error(out, -1, "nothing is frozen");
 		return -ENOENT;
 	case SNAPFREEZE_STATE_FREEZING:
-		set_outcome_error(out, -1, "a freeze is in progress");
+		set_outcome_error(out, -1, sf.abort_err ?
+				  "a failed freeze is still being rolled back" :
+				  "a freeze is in progress");
 		return -EBUSY;
 	default:
 		break;
 	}
-	if (!force && strcmp(exec_id, sf.exec_id)) {
+	if (!force && !sf_exec_id_equal(exec_id, sf.exec_id)) {
 		set_outcome_error(out, -1,
 				  "execution id does not match the frozen set");
 		return -ESRCH;
@@ -1058,51 +1487,73 @@ static int check_can_thaw(const char *exec_id, bool force,
 	return 0;
 }
 
-static int thaw_frozen_set(struct sf_outcome *out)
+/* Start the thaw of the frozen set, or join the one under way. */
+static void thaw_join(struct sf_thaw_wait *w)
 {
-	unsigned int thawed;
-	s64 held_ms;
-	int ret;
-
-	ret = thaw_held(&thawed);
-	if (ret) {
-		/* Stay FROZEN with what is left: THAW can be repeated. */
-		set_outcome_error(out, -1, "thawing a filesystem failed");
-		return ret;
+	lockdep_assert_held(&sf.lock);
+	if (!sf.thawing) {
+		sf.thawing = true;
+		sf.thaw_cause = SNAPFREEZE_THAW_REQUEST;
+		sf.thaw_what = "thaw";
+		start_undo();
+	} else if (!sf.undo_active) {
+		new_round();
 	}
-	hrtimer_try_to_cancel(&sf.timer);
-	held_ms = ktime_ms_delta(ktime_get_boottime(), sf.frozen_at);
-	pr_info("thawed %u filesystem(s) for execution %s after %lld ms: %s\n",
-		thawed, sf.exec_id, held_ms,
-		paths_string(sf.targets, sf.nr_targets));
-	sf.thaws++;
-	post_event(SNAPFREEZE_EVENT_THAWED, sf.exec_id, SNAPFREEZE_THAW_REQUEST,
-		   0);
-	return 0;
+	sf.waiter = w;
+	advance();
 }
 
+static int thaw_wait(struct sf_thaw_wait *w)
+{
+	int ret;
+
+	wait_event_killable(sf.wait, READ_ONCE(w->done));
+	mutex_lock(&sf.lock);
+	if (!w->done) {
+		/* The thaw goes on without us. */
+		sf.waiter = NULL;
+		set_outcome_error(w->out, -1, "caller was killed during the thaw");
+		ret = -EINTR;
+	} else {
+		ret = w->ret;
+		if (ret)
+			set_outcome_error(w->out, -1,
+					  "thawing a filesystem failed");
+	}
+	mutex_unlock(&sf.lock);
+	return ret;
+}
+
+/*
+ * One THAW at a time waits for the set, holding thaw_serial (killably): a
+ * post-script retried while the first one's thaw waits for a filesystem
+ * below (held frozen by someone else) joins that thaw once the first gives
+ * up, and reports its end.
+ */
 int sf_thaw(const char *exec_id, bool force, struct sf_outcome *out)
 {
-	enum snapfreeze_state found;
+	struct sf_thaw_wait w = { .out = out };
+	bool wait = false;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	set_outcome_error(out, -1, NULL);
+	if (mutex_lock_killable(&sf.thaw_serial)) {
+		set_outcome_error(out, -1, "caller was killed during the thaw");
+		return -EINTR;
+	}
 	mutex_lock(&sf.lock);
 	ret = check_can_thaw(exec_id, force, out);
-	if (ret)
-		goto out_unlock;
-	found = sf.state;
-	if (found == SNAPFREEZE_STATE_AUTO_THAWED)
-		pr_info("execution %s: reported its auto-thaw\n", sf.exec_id);
-	else
-		ret = thaw_frozen_set(out);
-	fill_status(&out->st);
-	out->st.state = found;
-	if (!ret)
-		set_idle(out);
-out_unlock:
+	if (!ret && sf.state == SNAPFREEZE_STATE_AUTO_THAWED) {
+		report_auto_thaw(out);
+	} else if (!ret) {
+		thaw_join(&w);
+		wait = true;
+	}
 	mutex_unlock(&sf.lock);
+	if (wait)
+		ret = thaw_wait(&w);
+	mutex_unlock(&sf.thaw_serial);
 	return ret;
 }
 
@@ -1111,21 +1562,26 @@ out_unlock:
 int sf_freezeset_init(void)
 {
 	mutex_init(&sf.lock);
+	mutex_init(&sf.thaw_serial);
+	init_waitqueue_head(&sf.wait);
 	sf.state = SNAPFREEZE_STATE_IDLE;
-	INIT_WORK(&sf.deadline_work, deadline_workfn);
+	INIT_WORK(&sf.timer_work, timer_workfn);
 	INIT_WORK(&sf.release_work, release_workfn);
-	init_completion(&sf.works_done);
-	hrtimer_setup(&sf.timer, deadline_fire, CLOCK_BOOTTIME,
-		      HRTIMER_MODE_ABS);
+	hrtimer_setup(&sf.timer, timer_fire, CLOCK_BOOTTIME, HRTIMER_MODE_ABS);
 	/*
-	 * Unbound and with a rescuer: the deadline must run even when the
-	 * machine is short of memory and every other worker is blocked on
-	 * a frozen filesystem.  Not freezable: suspend must not stop it
-	 * (docs/kernels.md).
+	 * Unbound and with a rescuer: the timer and the thaws must run even
+	 * when the machine is short of memory and every other worker is
+	 * blocked on a frozen filesystem (a worker of system_unbound_wq may
+	 * have to be created first, and that may wait for memory).  Not
+	 * freezable: suspend must not stop them (docs/kernels.md).
 	 */
 	sf.wq = alloc_workqueue("snapfreeze", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!sf.wq)
 		return -ENOMEM;
+	sf.thaw_wq = alloc_workqueue("snapfreeze_thaw",
+				     WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!sf.thaw_wq)
+		goto err_wq;
 	/*
 	 * Flushing syncs filesystems, which flush workqueues of their own
 	 * that may have no rescuer, and a release may run ->kill_sb(): not
@@ -1133,49 +1589,78 @@ int sf_freezeset_init(void)
 	 */
 	sf.io_wq = alloc_workqueue("snapfreeze_io", WQ_UNBOUND, 0);
 	if (!sf.io_wq)
-		goto err_wq;
+		goto err_thaw_wq;
 	return 0;
 
+err_thaw_wq:
+	destroy_workqueue(sf.thaw_wq);
 err_wq:
 	destroy_workqueue(sf.wq);
 	return -ENOMEM;
 }
 
-/* Unloading: thaw, trying for a while if a thaw fails. */
+/*
+ * Unloading waits for the set's works with no bound: the module's text
+ * must outlive them.  A thaw can wait on a filesystem below it that
+ * someone else froze (fsfreeze on a loop device's backing filesystem);
+ * the log says so every minute.
+ */
+static void wait_settled_for_unload(void)
+{
+	unsigned int waited = 0;
+
+	while (!wait_event_idle_timeout(sf.wait, !READ_ONCE(sf.busy) &&
+					!READ_ONCE(sf.undo_active), 60 * HZ)) {
+		waited += 60;
+		pr_warn("unloading: waiting %u s for the thaw of execution %s; a filesystem below it may be frozen by someone else\n",
+			waited, sf.exec_id);
+	}
+}
+
+/*
+ * Unloading: no request and no work is left (each holds the module), and
+ * no target is stuck (that pins the module too): thaw what is frozen,
+ * trying for a while if a thaw fails.  Nothing can drop a kernel-held
+ * freeze once the module is gone (6.6+): the log says so if it comes to
+ * that (docs/kernels.md).
+ */
 static void thaw_for_unload(void)
 {
-	unsigned int tries;
+	unsigned int tries, stuck = 0;
 
-	lockdep_assert_held(&sf.lock);
-	for (tries = 0; tries < SF_UNLOAD_RETRIES; tries++) {
-		force_thaw(SNAPFREEZE_THAW_SHUTDOWN, -ESHUTDOWN, "shutdown");
-		if (!count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED))
-			return;
-		mutex_unlock(&sf.lock);
-		msleep(SF_THAW_RETRY_MS);
+	sf_shutdown("shutdown", 0);
+	for (tries = 0; tries <= SF_UNLOAD_RETRIES; tries++) {
+		if (tries) {
+			msleep(SF_THAW_RETRY_MS);
+			mutex_lock(&sf.lock);
+			retry_undo();
+			mutex_unlock(&sf.lock);
+		}
+		wait_settled_for_unload();
 		mutex_lock(&sf.lock);
+		stuck = count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED);
+		mutex_unlock(&sf.lock);
+		if (!stuck)
+			return;
 	}
-	pr_crit("unloading with %u filesystem(s) of execution %s still frozen\n",
-		count_state(SNAPFREEZE_TARGET_STATE_THAW_FAILED), sf.exec_id);
+	pr_crit("unloading with %u filesystem(s) of execution %s still frozen: nothing can thaw them any more\n",
+		stuck, sf.exec_id);
 }
 
 void sf_freezeset_uninit(void)
 {
 	struct sf_outcome last = { .target = -1 };
 
-	mutex_lock(&sf.lock);
-	sf.dying = true;
 	thaw_for_unload();
-	/* Idle: neither the timer nor the work can re-arm anything now. */
+	mutex_lock(&sf.lock);
+	/* Idle: neither the timer nor a work can start anything now. */
 	set_idle(&last);
-	if (sf.pinned) {
-		sf.pinned = false;
-		module_put(THIS_MODULE);
-	}
+	update_pin();
 	mutex_unlock(&sf.lock);
 	hrtimer_cancel(&sf.timer);
-	cancel_work_sync(&sf.deadline_work);
+	cancel_work_sync(&sf.timer_work);
 	sf_outcome_release(&last);
 	destroy_workqueue(sf.io_wq);
+	destroy_workqueue(sf.thaw_wq);
 	destroy_workqueue(sf.wq);
 }

@@ -57,8 +57,9 @@ struct sf_freeze_req {
 
 /*
  * What a FREEZE or THAW did, for its reply, owned by the caller until
- * sf_outcome_release().  @targets is a dry run's plan, or the set a THAW
- * thawed; NULL otherwise (a FREEZE's set is live: see sf_view()).
+ * sf_outcome_release().  @targets is a dry run's plan, a copy of the set
+ * as a FREEZE froze it (NULL if there was no memory for one), or the set
+ * a THAW thawed.
  */
 struct sf_outcome {
 	struct sf_status st;	/* THAW: st.state is the state it found */
@@ -73,8 +74,17 @@ int sf_thaw(const char *exec_id, bool force, struct sf_outcome *out);
 /* Drops the outcome's superblock references: call it with no lock held. */
 void sf_outcome_release(struct sf_outcome *out);
 
+/*
+ * Execution ids are "None" or UUIDs (netlink.c checks the form); UUIDs
+ * compare without regard to case, so a post-script given the id in
+ * another case than the pre-script's still matches.
+ */
+bool sf_exec_id_equal(const char *a, const char *b);
+
+/* Thaw everything now ("thaw" written to the control file). */
 void sf_emergency_thaw(void);
-void sf_shutdown(const char *why);
+/* Reboot or unload: no new set, thaw everything, wait up to @wait_ms. */
+void sf_shutdown(const char *why, unsigned int wait_ms);
 
 const char *sf_state_name(enum snapfreeze_state state);
 

@@ -109,12 +109,16 @@ static int params_go_live(void)
 /*
  * reboot(2) runs this after userspace has unmounted what it could; a frozen
  * filesystem refused its remount read-only.  Thaw it so nothing is left
- * frozen for the rest of the shutdown and the log says so.
+ * frozen for the rest of the shutdown and the log says so, waiting a while
+ * for the thaw (and a freeze under way to end and be undone), never for
+ * good: the machine goes down regardless.
  */
+#define SF_REBOOT_WAIT_MS 10000
+
 static int sf_reboot_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
 {
-	sf_shutdown("reboot");
+	sf_shutdown("reboot", SF_REBOOT_WAIT_MS);
 	return NOTIFY_DONE;
 }
 
@@ -159,14 +163,13 @@ err_freezeset:
 	return ret;
 }
 
+/*
+ * No request and no work of the freeze set is left by now: each holds a
+ * module reference.  The set's thaw, if it is frozen, comes last
+ * (sf_freezeset_uninit()).
+ */
 static void __exit sf_exit(void)
 {
-	/*
-	 * Thaw first, out of the reverse order: a FREEZE stalled behind a
-	 * blocked writer would otherwise hold genl_unregister_family() until
-	 * its deadline.  No new set can start after this.
-	 */
-	sf_shutdown("shutdown");
 	sf_netlink_uninit();
 	sf_faults_uninit();
 	unregister_reboot_notifier(&sf_reboot_nb);

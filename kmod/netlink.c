@@ -3,20 +3,43 @@
  * The generic netlink family: policies, request parsing, replies and
  * events.  No freeze logic lives here; see freezeset.c.
  *
- * FREEZE holds genetlink's cb_lock for reading for the whole request, flush
- * and freeze included (every genetlink request does, parallel_ops or not):
- * registering or unregistering another genetlink family (`modprobe
- * wireguard`, say) waits until the FREEZE returns, which the auto-thaw
- * deadline bounds.  Nothing in a request may wait for a family being
- * registered: block devices are looked up, never opened (compat.h).
+ * Genetlink runs a request in its sender's sendmsg(), with genetlink's
+ * cb_lock held for reading (genl_rcv(), net/netlink/genetlink.c, 5.10 to
+ * 7.x; parallel_ops only spares genl_mutex).  Registering or unregistering
+ * any family takes that lock for writing, and from then on every new
+ * genetlink reader, on every family, waits behind it (joining a multicast
+ * group, and in 6.12 and later closing a genetlink socket, too).  FREEZE
+ * and THAW may wait for seconds: for flushes, a stalled freeze, a thaw
+ * that waits for the filesystem below it.  So they do not run there: the
+ * callback checks the sender's privilege, keeps a copy of the message and
+ * hands the rest to the sender itself, as task work run when its sendmsg()
+ * returns to user space (task_work_add(), TWA_RESUME), with no lock held.
+ * That is still the caller's own context (its mount namespace and root for
+ * the paths, its credentials, killable by its signals), and sendmsg()
+ * still returns only once the reply and the ack are queued.  What a caller
+ * can tell (docs/kernels.md): other messages of the same sendmsg() are
+ * answered before a deferred FREEZE or THAW; a tracer sees the syscall
+ * exit before the request runs; io_uring's IORING_OP_SENDMSG completes
+ * first and the request runs when the submitting task or io-wq worker next
+ * handles its task work, with that task's credentials, not the ring's
+ * personality.  The ack is netlink_ack() on the copy, extack and all; the
+ * callback returns -EINTR, which tells netlink_rcv_skb() not to ack it.
+ * docs/kernels.md has the details; compat.h the kernels without it.
  */
 #include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/limits.h>
+#include <linux/list.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/task_work.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
+#include <net/sock.h>
 
 #include "events.h"
 #include "freezeset.h"
@@ -88,24 +111,31 @@ static bool is_admin(struct sk_buff *skb)
 	return netlink_capable(skb, CAP_SYS_ADMIN);
 }
 
-static int check_admin(struct sk_buff *skb, struct genl_info *info)
-{
-	if (is_admin(skb))
-		return 0;
-	GENL_SET_ERR_MSG(info, "CAP_SYS_ADMIN required");
-	return -EPERM;
-}
+/*
+ * A request as its handler sees it, wherever it runs: in genetlink's
+ * callback, or later in its sender's task work (where @nlh, and so the
+ * attributes and the extack's pointers, are in a copy of the message).
+ */
+struct sf_ctx {
+	const struct nlmsghdr *nlh;
+	struct nlattr *attrs[SNAPFREEZE_A_MAX + 1];
+	struct netlink_ext_ack *extack;
+	u32 portid;		/* the sender's, for the reply */
+	u32 seq;
+	u8 cmd;
+	bool priv;		/* the sender has CAP_SYS_ADMIN */
+};
 
-static const char *get_exec_id(struct genl_info *info)
+static const char *get_exec_id(struct sf_ctx *c)
 {
-	struct nlattr *attr = info->attrs[SNAPFREEZE_A_EXEC_ID];
+	struct nlattr *attr = c->attrs[SNAPFREEZE_A_EXEC_ID];
 
 	if (!attr) {
-		GENL_SET_ERR_MSG(info, "execution id missing");
+		NL_SET_ERR_MSG(c->extack, "execution id missing");
 		return ERR_PTR(-EINVAL);
 	}
 	if (!exec_id_valid(nla_data(attr))) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+		NL_SET_ERR_MSG_ATTR(c->extack, attr,
 				    "execution id must be None or a UUID");
 		return ERR_PTR(-EINVAL);
 	}
@@ -121,6 +151,7 @@ struct sf_msg_spec {
 	unsigned int nr;
 	bool priv;		/* the sender may see ids, paths and errors */
 	bool targets;		/* put the targets (the fallback omits them) */
+	bool found;		/* a THAW's: st->state is the state it found */
 };
 
 static size_t status_size(const struct sf_msg_spec *m)
@@ -129,7 +160,7 @@ static size_t status_size(const struct sf_msg_spec *m)
 	unsigned int i;
 
 	size += nla_total_size(SNAPFREEZE_EXEC_ID_MAX + 1);
-	size += 5 * nla_total_size(sizeof(u32));	/* state ... held */
+	size += 6 * nla_total_size(sizeof(u32));	/* state ... found */
 	size += 11 * nla_total_size_64bit(sizeof(u64));
 	size += nla_total_size(strlen(m->st->last_error) + 1);
 	for (i = 0; m->targets && i < m->nr; i++) {
@@ -206,6 +237,8 @@ static int put_status(struct sk_buff *msg, const struct sf_msg_spec *m)
 	    nla_put_u32(msg, SNAPFREEZE_A_REMAINING_MS, st->remaining_ms) ||
 	    nla_put_u32(msg, SNAPFREEZE_A_THAW_REASON, st->thaw_reason) ||
 	    nla_put_u32(msg, SNAPFREEZE_A_HELD_BY_OTHER, st->held_by_other) ||
+	    (m->found &&
+	     nla_put_u32(msg, SNAPFREEZE_A_FOUND_STATE, st->state)) ||
 	    put_u64s(msg, st))
 		return -EMSGSIZE;
 	if (!m->priv)
@@ -223,9 +256,7 @@ static int put_status(struct sk_buff *msg, const struct sf_msg_spec *m)
 /* Replies: building and sending */
 
 struct sf_reply {
-	struct genl_info *info;
-	u8 cmd;
-	bool priv;
+	struct sf_ctx *c;
 	struct sk_buff *msg;
 	size_t size;
 };
@@ -235,7 +266,8 @@ static int fill_reply(struct sf_reply *r, const struct sf_msg_spec *m)
 {
 	void *hdr;
 
-	hdr = genlmsg_put_reply(r->msg, r->info, &sf_family, 0, r->cmd);
+	hdr = genlmsg_put(r->msg, r->c->portid, r->c->seq, &sf_family, 0,
+			  r->c->cmd);
 	if (!hdr || put_status(r->msg, m))
 		return -EMSGSIZE;
 	genlmsg_end(r->msg, hdr);
@@ -246,7 +278,7 @@ static int fill_reply(struct sf_reply *r, const struct sf_msg_spec *m)
 static int size_live(const struct sf_status *st, const struct sf_target *tg,
 		     unsigned int nr, void *arg)
 {
-	struct sf_msg_spec m = { st, tg, nr, true, true };
+	struct sf_msg_spec m = { st, tg, nr, true, true, false };
 	struct sf_reply *r = arg;
 
 	r->size = status_size(&m);
@@ -258,7 +290,7 @@ static int fill_live(const struct sf_status *st, const struct sf_target *tg,
 		     unsigned int nr, void *arg)
 {
 	struct sf_reply *r = arg;
-	struct sf_msg_spec m = { st, tg, nr, r->priv, true };
+	struct sf_msg_spec m = { st, tg, nr, r->c->priv, true, false };
 
 	return fill_reply(r, &m);
 }
@@ -294,8 +326,8 @@ static int build_live_reply(struct sf_reply *r)
 static int build_outcome_reply(struct sf_reply *r,
 			       const struct sf_outcome *out)
 {
-	struct sf_msg_spec m = { &out->st, out->targets, out->nr, r->priv,
-				 true };
+	struct sf_msg_spec m = { &out->st, out->targets, out->nr, r->c->priv,
+				 true, r->c->cmd == SNAPFREEZE_CMD_THAW };
 
 	r->msg = genlmsg_new(status_size(&m), GFP_KERNEL | __GFP_NOWARN);
 	if (!r->msg) {
@@ -312,6 +344,12 @@ static int build_outcome_reply(struct sf_reply *r,
 	return 0;
 }
 
+/* Send a reply to the request's sender. */
+static int send_msg(struct sf_reply *r)
+{
+	return genlmsg_unicast(&init_net, r->msg, r->c->portid);
+}
+
 /*
  * Send the reply of a FREEZE or THAW that took effect, if one could be
  * built.  Its outcome must not turn into an error ack (no memory, a full
@@ -324,33 +362,33 @@ static void send_reply(struct sf_reply *r, int built)
 
 	if (built) {
 		pr_warn_ratelimited("no reply to command %u: error %d\n",
-				    r->cmd, built);
+				    r->c->cmd, built);
 		return;
 	}
-	ret = genlmsg_reply(r->msg, r->info);
+	ret = send_msg(r);
 	if (ret)
 		pr_warn_ratelimited("reply to command %u not delivered: error %d\n",
-				    r->cmd, ret);
+				    r->c->cmd, ret);
 }
 
 /*
  * A freeze set error, with its static text; a target's error points at
  * the request's n-th SNAPFREEZE_A_TARGET attribute.
  */
-static void report_error(struct genl_info *info, const struct sf_outcome *out)
+static void report_error(struct sf_ctx *c, const struct sf_outcome *out)
 {
-	struct nlattr *nla;
+	const struct nlattr *nla;
 	int n = out->target;
 	int rem;
 
-	if (!out->msg || !info->extack)
+	if (!out->msg || !c->extack)
 		return;
-	sf_set_err_msg(info->extack, out->msg);
+	sf_set_err_msg(c->extack, out->msg);
 	if (n < 0)
 		return;
-	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
+	nlmsg_for_each_attr(nla, c->nlh, GENL_HDRLEN, rem) {
 		if (nla_type(nla) == SNAPFREEZE_A_TARGET && n-- == 0) {
-			NL_SET_BAD_ATTR(info->extack, nla);
+			NL_SET_BAD_ATTR(c->extack, nla);
 			return;
 		}
 	}
@@ -358,7 +396,7 @@ static void report_error(struct genl_info *info, const struct sf_outcome *out)
 
 /* Requests */
 
-static int parse_target(struct genl_info *info, struct nlattr *nla,
+static int parse_target(struct sf_ctx *c, const struct nlattr *nla,
 			struct sf_freeze_req *req, bool *leveled)
 {
 	struct nlattr *tb[SNAPFREEZE_TARGET_A_MAX + 1];
@@ -366,18 +404,18 @@ static int parse_target(struct genl_info *info, struct nlattr *nla,
 	int ret;
 
 	ret = nla_parse_nested(tb, SNAPFREEZE_TARGET_A_MAX, nla,
-			       sf_target_policy, info->extack);
+			       sf_target_policy, c->extack);
 	if (ret)
 		return ret;
 	path = tb[SNAPFREEZE_TARGET_A_PATH];
 	level = tb[SNAPFREEZE_TARGET_A_LEVEL];
 	if (!path || !*(char *)nla_data(path)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, nla,
+		NL_SET_ERR_MSG_ATTR(c->extack, nla,
 				    "target path missing or empty");
 		return -EINVAL;
 	}
 	if (*(char *)nla_data(path) != '/') {
-		NL_SET_ERR_MSG_ATTR(info->extack, nla,
+		NL_SET_ERR_MSG_ATTR(c->extack, nla,
 				    "target path must be absolute");
 		return -EINVAL;
 	}
@@ -387,27 +425,27 @@ static int parse_target(struct genl_info *info, struct nlattr *nla,
 	return 0;
 }
 
-static int parse_targets(struct genl_info *info, struct sf_freeze_req *req)
+static int parse_targets(struct sf_ctx *c, struct sf_freeze_req *req)
 {
+	const struct nlattr *nla;
 	bool leveled = false;
-	struct nlattr *nla;
 	unsigned int i;
 	int rem, ret;
 
-	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
+	nlmsg_for_each_attr(nla, c->nlh, GENL_HDRLEN, rem) {
 		if (nla_type(nla) != SNAPFREEZE_A_TARGET)
 			continue;
 		if (req->nr_paths == SNAPFREEZE_MAX_TARGETS) {
-			NL_SET_ERR_MSG_ATTR(info->extack, nla,
+			NL_SET_ERR_MSG_ATTR(c->extack, nla,
 					    "too many targets");
 			return -E2BIG;
 		}
-		ret = parse_target(info, nla, req, &leveled);
+		ret = parse_target(c, nla, req, &leveled);
 		if (ret)
 			return ret;
 	}
 	if (!req->nr_paths) {
-		GENL_SET_ERR_MSG(info, "FREEZE needs at least one target");
+		NL_SET_ERR_MSG(c->extack, "FREEZE needs at least one target");
 		return -EINVAL;
 	}
 	/* No levels at all: one after another, in request order (v1). */
@@ -416,9 +454,9 @@ static int parse_targets(struct genl_info *info, struct sf_freeze_req *req)
 	return 0;
 }
 
-static int parse_timeout(struct genl_info *info, u32 *timeout_ms)
+static int parse_timeout(struct sf_ctx *c, u32 *timeout_ms)
 {
-	struct nlattr *attr = info->attrs[SNAPFREEZE_A_TIMEOUT_MS];
+	struct nlattr *attr = c->attrs[SNAPFREEZE_A_TIMEOUT_MS];
 	u32 min, max;
 
 	sf_params_bounds(timeout_ms, &min, &max);
@@ -427,65 +465,63 @@ static int parse_timeout(struct genl_info *info, u32 *timeout_ms)
 	if (*timeout_ms >= min && *timeout_ms <= max)
 		return 0;
 	if (attr)
-		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+		NL_SET_ERR_MSG_ATTR(c->extack, attr,
 				    "timeout outside the module's bounds");
 	else
-		GENL_SET_ERR_MSG(info, "timeout outside the module's bounds");
+		NL_SET_ERR_MSG(c->extack, "timeout outside the module's bounds");
 	return -ERANGE;
 }
 
-static u32 get_flags(struct genl_info *info)
+static u32 get_flags(struct sf_ctx *c)
 {
-	struct nlattr *attr = info->attrs[SNAPFREEZE_A_FLAGS];
+	struct nlattr *attr = c->attrs[SNAPFREEZE_A_FLAGS];
 
 	return attr ? nla_get_u32(attr) : 0;
 }
 
-static int parse_freeze(struct genl_info *info, struct sf_freeze_req *req)
+static int parse_freeze(struct sf_ctx *c, struct sf_freeze_req *req)
 {
 	int ret;
 
-	ret = parse_targets(info, req);
+	ret = parse_targets(c, req);
 	if (ret)
 		return ret;
-	req->exec_id = get_exec_id(info);
+	req->exec_id = get_exec_id(c);
 	if (IS_ERR(req->exec_id))
 		return PTR_ERR(req->exec_id);
-	ret = parse_timeout(info, &req->timeout_ms);
+	ret = parse_timeout(c, &req->timeout_ms);
 	if (ret)
 		return ret;
-	if (info->attrs[SNAPFREEZE_A_BUDGET_MS])
-		req->budget_ms = nla_get_u32(info->attrs[SNAPFREEZE_A_BUDGET_MS]);
-	req->dry_run = get_flags(info) & SNAPFREEZE_F_DRY_RUN;
+	if (c->attrs[SNAPFREEZE_A_BUDGET_MS])
+		req->budget_ms = nla_get_u32(c->attrs[SNAPFREEZE_A_BUDGET_MS]);
+	req->dry_run = get_flags(c) & SNAPFREEZE_F_DRY_RUN;
 	return 0;
 }
 
-static int sf_nl_freeze(struct sk_buff *skb, struct genl_info *info)
+/*
+ * The reply describes the set as the FREEZE left it (frozen, or a dry
+ * run's plan), not what a THAW or the deadline made of it since.
+ */
+static int do_freeze(struct sf_ctx *c)
 {
-	struct sf_reply reply = { .info = info, .cmd = SNAPFREEZE_CMD_FREEZE,
-				  .priv = true };
+	struct sf_reply reply = { .c = c };
 	struct sf_freeze_req *req;
 	struct sf_outcome *out;
 	int ret;
 
-	ret = check_admin(skb, info);
-	if (ret)
-		return ret;
 	req = kzalloc(sizeof(*req), GFP_KERNEL);
 	out = kzalloc(sizeof(*out), GFP_KERNEL);
 	ret = -ENOMEM;
 	if (!req || !out)
 		goto out_free;
-	ret = parse_freeze(info, req);
+	ret = parse_freeze(c, req);
 	if (ret)
 		goto out_free;
 	ret = sf_freeze(req, out);
 	if (ret)
-		report_error(info, out);
-	else if (req->dry_run)
-		send_reply(&reply, build_outcome_reply(&reply, out));
+		report_error(c, out);
 	else
-		send_reply(&reply, build_live_reply(&reply));
+		send_reply(&reply, build_outcome_reply(&reply, out));
 	sf_outcome_release(out);
 out_free:
 	kfree(out);
@@ -493,20 +529,16 @@ out_free:
 	return ret;
 }
 
-static int sf_nl_thaw(struct sk_buff *skb, struct genl_info *info)
+static int do_thaw(struct sf_ctx *c)
 {
-	struct sf_reply reply = { .info = info, .cmd = SNAPFREEZE_CMD_THAW,
-				  .priv = true };
-	bool force = get_flags(info) & SNAPFREEZE_F_FORCE;
+	struct sf_reply reply = { .c = c };
+	bool force = get_flags(c) & SNAPFREEZE_F_FORCE;
 	const char *exec_id = NULL;
 	struct sf_outcome *out;
 	int ret;
 
-	ret = check_admin(skb, info);
-	if (ret)
-		return ret;
-	if (!force || info->attrs[SNAPFREEZE_A_EXEC_ID]) {
-		exec_id = get_exec_id(info);
+	if (!force || c->attrs[SNAPFREEZE_A_EXEC_ID]) {
+		exec_id = get_exec_id(c);
 		if (IS_ERR(exec_id))
 			return PTR_ERR(exec_id);
 	}
@@ -516,7 +548,7 @@ static int sf_nl_thaw(struct sk_buff *skb, struct genl_info *info)
 	/* Thawed first; the reply, best effort, after. */
 	ret = sf_thaw(exec_id, force, out);
 	if (ret)
-		report_error(info, out);
+		report_error(c, out);
 	else
 		send_reply(&reply, build_outcome_reply(&reply, out));
 	sf_outcome_release(out);
@@ -524,38 +556,286 @@ static int sf_nl_thaw(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static int sf_nl_get(struct sk_buff *skb, struct genl_info *info)
+static int do_get(struct sf_ctx *c)
 {
-	struct sf_reply reply = { .info = info, .cmd = SNAPFREEZE_CMD_GET,
-				  .priv = is_admin(skb) };
+	struct sf_reply reply = { .c = c };
 	int ret;
 
 	ret = build_live_reply(&reply);
 	if (ret)
 		return ret;
-	return genlmsg_reply(reply.msg, info);
+	return send_msg(&reply);
+}
+
+static int do_request(struct sf_ctx *c)
+{
+	switch (c->cmd) {
+	case SNAPFREEZE_CMD_FREEZE:
+		return do_freeze(c);
+	case SNAPFREEZE_CMD_THAW:
+		return do_thaw(c);
+	default:
+		return do_get(c);
+	}
+}
+
+/* Requests run in their sender's task work: see the top of the file. */
+
+struct sf_deferred {
+	struct list_head node;		/* on sf_nl.deferred until it runs */
+	struct callback_head twork;
+	struct task_struct *task;	/* the sender, which runs it */
+	struct sk_buff *skb;		/* a copy of the request's message */
+	u8 cmd;
+	bool priv;
+};
+
+static struct {
+	/*
+	 * Protects the list of deferred requests, in which the requests of
+	 * one task (several in one sendmsg()) keep their order.
+	 */
+	spinlock_t lock;
+	struct list_head deferred;
+	bool used;			/* a request was ever deferred */
+} sf_nl = {
+	.lock = __SPIN_LOCK_UNLOCKED(sf_nl.lock),
+	.deferred = LIST_HEAD_INIT(sf_nl.deferred),
+};
+
+static const struct nla_policy *cmd_policy(u8 cmd);
+
+static bool has_deferred(struct task_struct *task)
+{
+	struct sf_deferred *d;
+
+	lockdep_assert_held(&sf_nl.lock);
+	list_for_each_entry(d, &sf_nl.deferred, node)
+		if (d->task == task)
+			return true;
+	return false;
+}
+
+/*
+ * Whether a request runs deferred.  A GET runs at once unless the same
+ * sendmsg() carried a FREEZE or THAW before it: it keeps its place.  A
+ * kernel thread never returns to user space, and on kernels that do not
+ * export task_work_add() nothing can be deferred (compat.h).
+ */
+static bool must_defer(u8 cmd)
+{
+	bool ret;
+
+	if (!SF_CAN_DEFER || (current->flags & PF_KTHREAD))
+		return false;
+	if (cmd != SNAPFREEZE_CMD_GET)
+		return true;
+	spin_lock(&sf_nl.lock);
+	ret = has_deferred(current);
+	spin_unlock(&sf_nl.lock);
+	return ret;
+}
+
+/*
+ * A copy of the request's message, standing for it in netlink_ack(): the
+ * sender's port id and socket (held), and genetlink's socket of the
+ * initial namespace (which lives as long as the kernel) to send from.
+ */
+static struct sk_buff *copy_request(struct sk_buff *skb,
+				    const struct nlmsghdr *nlh)
+{
+	struct sk_buff *copy = alloc_skb(nlh->nlmsg_len, GFP_KERNEL);
+
+	if (!copy)
+		return NULL;
+	skb_put_data(copy, nlh, nlh->nlmsg_len);
+	NETLINK_CB(copy) = NETLINK_CB(skb);
+	sock_hold(NETLINK_CB(copy).sk);
+	copy->sk = skb->sk;
+	return copy;
+}
+
+static void free_deferred(struct sf_deferred *d)
+{
+	sock_put(NETLINK_CB(d->skb).sk);
+	consume_skb(d->skb);
+	kfree(d);
+}
+
+/* Run one deferred request, then reply and ack as genetlink would. */
+static void run_deferred(struct sf_deferred *d)
+{
+	struct netlink_ext_ack extack = {};
+	struct nlmsghdr *nlh = nlmsg_hdr(d->skb);
+	struct sf_ctx c = {
+		.nlh = nlh,
+		.extack = &extack,
+		.portid = NETLINK_CB(d->skb).portid,
+		.seq = nlh->nlmsg_seq,
+		.cmd = d->cmd,
+		.priv = d->priv,
+	};
+	int ret;
+
+	if (fatal_signal_pending(current) || (current->flags & PF_EXITING)) {
+		/* The caller is going away: nothing was started. */
+		NL_SET_ERR_MSG(&extack, "caller was killed before the request ran");
+		ret = -EINTR;
+	} else {
+		/* Checked by genetlink already: this cannot fail. */
+		ret = nlmsg_parse(nlh, GENL_HDRLEN, c.attrs, SNAPFREEZE_A_MAX,
+				  cmd_policy(d->cmd), &extack);
+		if (!ret)
+			ret = do_request(&c);
+	}
+	if ((nlh->nlmsg_flags & NLM_F_ACK) || ret)
+		netlink_ack(d->skb, nlh, ret, &extack);
+}
+
+/*
+ * The sender's task work: its deferred requests, in the order sent.  The
+ * module references they took are dropped last: after that, nothing of
+ * the module runs but this function's return (sf_netlink_uninit()).
+ */
+static void deferred_workfn(struct callback_head *twork)
+{
+	struct sf_deferred *d, *tmp;
+	unsigned int n = 0;
+	LIST_HEAD(mine);
+
+	spin_lock(&sf_nl.lock);
+	list_for_each_entry_safe(d, tmp, &sf_nl.deferred, node)
+		if (d->task == current)
+			list_move_tail(&d->node, &mine);
+	spin_unlock(&sf_nl.lock);
+	list_for_each_entry_safe(d, tmp, &mine, node) {
+		run_deferred(d);
+		free_deferred(d);
+		n++;
+	}
+	while (n--)
+		module_put(THIS_MODULE);
+}
+
+/*
+ * Hand the request to its sender's task work: -EINTR (no ack now) once it
+ * is queued; -ENOMEM when there is no memory for its copy and nothing of
+ * the sender is queued before it: the caller then runs it at once.  The
+ * copy is one contiguous buffer: the largest request (64 targets of
+ * PATH_MAX) needs 512 KiB, which a fragmented machine may not have where
+ * netlink had vmalloc'd the original.
+ */
+static int defer(struct sk_buff *skb, struct genl_info *info, bool priv)
+{
+	struct sf_deferred *d;
+	bool first;
+
+	if (!try_module_get(THIS_MODULE)) {
+		GENL_SET_ERR_MSG(info, "snapfreeze is shutting down");
+		return -ESHUTDOWN;
+	}
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (d) {
+		d->skb = copy_request(skb, info->nlhdr);
+		d->task = current;
+		d->cmd = info->genlhdr->cmd;
+		d->priv = priv;
+	}
+	spin_lock(&sf_nl.lock);
+	first = !has_deferred(current);
+	if (d && d->skb)
+		list_add_tail(&d->node, &sf_nl.deferred);
+	spin_unlock(&sf_nl.lock);
+	if (!d || !d->skb) {
+		kfree(d);
+		module_put(THIS_MODULE);
+		if (first)
+			return -ENOMEM;
+		/* Run at once, it would overtake a request sent before it. */
+		GENL_SET_ERR_MSG(info, "out of memory for a copy of the request");
+		return -ENOBUFS;
+	}
+	WRITE_ONCE(sf_nl.used, true);
+	if (first) {
+		init_task_work(&d->twork, deferred_workfn);
+		/* Fails only for a task past exit_task_work(): not a sender. */
+		if (sf_task_work_add(current, &d->twork))
+			deferred_workfn(&d->twork);
+	}
+	return -EINTR;
+}
+
+/* Every command's callback; GET is for anyone. */
+static int sf_nl_request(struct sk_buff *skb, struct genl_info *info)
+{
+	bool priv = is_admin(skb);
+	int ret;
+	struct sf_ctx c = {
+		.nlh = info->nlhdr,
+		.extack = info->extack,
+		.portid = info->snd_portid,
+		.seq = info->snd_seq,
+		.cmd = info->genlhdr->cmd,
+		.priv = priv,
+	};
+
+	if (c.cmd != SNAPFREEZE_CMD_GET && !priv) {
+		GENL_SET_ERR_MSG(info, "CAP_SYS_ADMIN required");
+		return -EPERM;
+	}
+	if (must_defer(c.cmd)) {
+		ret = defer(skb, info, priv);
+		if (ret != -ENOMEM)
+			return ret;
+	}
+	memcpy(c.attrs, info->attrs, sizeof(c.attrs));
+	if (c.cmd == SNAPFREEZE_CMD_GET)
+		return do_request(&c);
+	/*
+	 * FREEZE or THAW at once, under cb_lock: the module stays loaded
+	 * while it runs (an rmmod gets EBUSY, as with a deferred one), and
+	 * module_put() before the return is safe because an unload's
+	 * genl_unregister_family() waits for cb_lock.
+	 */
+	if (!try_module_get(THIS_MODULE)) {
+		GENL_SET_ERR_MSG(info, "snapfreeze is shutting down");
+		return -ESHUTDOWN;
+	}
+	ret = do_request(&c);
+	module_put(THIS_MODULE);
+	return ret;
 }
 
 static const struct genl_ops sf_ops[] = {
 	{
 		.cmd = SNAPFREEZE_CMD_FREEZE,
-		.doit = sf_nl_freeze,
+		.doit = sf_nl_request,
 		.policy = sf_freeze_policy,
 		.maxattr = SNAPFREEZE_A_MAX,
 	},
 	{
 		.cmd = SNAPFREEZE_CMD_THAW,
-		.doit = sf_nl_thaw,
+		.doit = sf_nl_request,
 		.policy = sf_thaw_policy,
 		.maxattr = SNAPFREEZE_A_MAX,
 	},
 	{
 		.cmd = SNAPFREEZE_CMD_GET,
-		.doit = sf_nl_get,
+		.doit = sf_nl_request,
 		.policy = sf_get_policy,
 		.maxattr = SNAPFREEZE_A_MAX,
 	},
 };
+
+static const struct nla_policy *cmd_policy(u8 cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sf_ops); i++)
+		if (sf_ops[i].cmd == cmd)
+			return sf_ops[i].policy;
+	return sf_get_policy;
+}
 
 static struct genl_family sf_family __ro_after_init = {
 	.name = SNAPFREEZE_GENL_NAME,
@@ -637,4 +917,12 @@ void sf_netlink_uninit(void)
 	/* Waits for an event being sent: none is sent after this. */
 	sf_events_unsubscribe(&sf_nl_event_nb);
 	genl_unregister_family(&sf_family);
+	/*
+	 * No deferred request is left (each holds the module), but the task
+	 * that ran the last one may still be on its way out of
+	 * deferred_workfn(), past its module_put(): wait until every task
+	 * has been through a voluntary switch or user space.
+	 */
+	if (READ_ONCE(sf_nl.used))
+		synchronize_rcu_tasks();
 }

@@ -14,7 +14,6 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
-#include <linux/workqueue.h>
 
 #include "faults.h"
 #include "target.h"
@@ -148,41 +147,35 @@ int sf_target_freeze(struct sf_target *t)
  * block back when it is thawed (5.19 and later), and a read cut short by a
  * fatal signal makes it force the filesystem read-only ("super block on
  * devid 1 got modified unexpectedly", error -4).  Our callers are netlink
- * senders, SIGKILLed at any moment by the very watchdogs we replace, and a
- * killed FREEZE rolls back in its own task.  So the thaw runs in a kernel
- * worker, which signals never reach, and the caller waits for it without
- * being interruptible: a thaw is short, and it must finish.  Targets that
- * thaw together each have a worker: ext4 writes its superblock when
- * thawed and btrfs reads its own back, each waiting for the disk, so on
- * N volumes that is N I/Os at once, not one after another.
+ * senders, SIGKILLed at any moment by the very watchdogs we replace.  So
+ * every thaw runs in a kernel worker, which signals never reach, with no
+ * lock held: a thaw may wait for a filesystem below it (a loop device's
+ * backing filesystem) that is still being frozen, or that someone else
+ * froze, for as long as that lasts.
  */
-static void thaw_workfn(struct work_struct *work)
+int sf_target_thaw(struct sf_target *t)
 {
-	struct sf_target *t = container_of(work, struct sf_target, thaw_work);
-
-	t->thaw_ret = sf_thaw_super(t->sb);
-}
-
-/*
- * A kernel thread (the auto-thaw, an abandoned set's last work item)
- * thaws in place: it cannot be killed, and a worker of a reclaim
- * workqueue must not wait for system_unbound_wq.
- */
-void sf_target_thaw_start(struct sf_target *t)
-{
-	INIT_WORK(&t->thaw_work, thaw_workfn);
+	WARN_ON_ONCE(!(current->flags & PF_KTHREAD));
 	if (sf_fault(SF_FAULT_THAW))
-		t->thaw_ret = -EIO;
-	else if (current->flags & PF_KTHREAD)
-		t->thaw_ret = sf_thaw_super(t->sb);
-	else
-		queue_work(system_unbound_wq, &t->thaw_work);
+		return -EIO;
+	return sf_thaw_super(t->sb);
 }
 
-int sf_target_thaw_wait(struct sf_target *t)
+void sf_target_copy(struct sf_target *dst, const struct sf_target *src)
 {
-	flush_work(&t->thaw_work);
-	return t->thaw_ret;
+	char *path = dst->path;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->path = path;
+	dst->req_index = src->req_index;
+	dst->level = src->level;
+	dst->dev = src->dev;
+	strscpy(dst->fstype, src->fstype, sizeof(dst->fstype));
+	strscpy(dst->sb_id, src->sb_id, sizeof(dst->sb_id));
+	dst->state = src->state;
+	dst->flush_ns = src->flush_ns;
+	dst->freeze_ns = src->freeze_ns;
+	dst->frozen_at_ns = src->frozen_at_ns;
 }
 
 void sf_targets_put(struct sf_target *tg, unsigned int nr)

@@ -14,16 +14,27 @@
 struct super_block;
 
 struct sf_target {
-	struct super_block *sb;	/* active reference, NULL once released */
+	/*
+	 * An active reference, NULL once released.  Set before the set is
+	 * live; cleared under the set's lock only when no work of the set
+	 * is left (an auto-thawed set's release), so works read it without
+	 * a lock.
+	 */
+	struct super_block *sb;
 	char *path;		/* the first request path naming this sb */
 	unsigned int req_index;	/* that path's position in the request */
 	unsigned int level;	/* freeze order group, lowest first */
 	dev_t dev;
 	char fstype[32];
 	char sb_id[32];
-	/* Where it stands; the set's lock protects it once the set is live. */
+	/*
+	 * Where it stands, and what runs for it; the set's lock protects
+	 * these once the set is live (freezeset.c).
+	 */
 	enum snapfreeze_target_state state;
-	bool busy;		/* its work is queued or running (same lock) */
+	bool busy;		/* a flush, freeze or thaw work is queued or running */
+	bool thawing;		/* that work is a thaw */
+	bool tried;		/* its thaw was tried in this round of an undo */
 	/*
 	 * Written by the target's own work item (freezeset.c), read by
 	 * whoever waited for that work to finish.
@@ -32,10 +43,8 @@ struct sf_target {
 	u64 flush_ns;		/* every flush pass together */
 	u64 freeze_ns;		/* its freeze call */
 	u64 frozen_at_ns;	/* from the set's first freeze call */
-	struct work_struct work;
-	/* A thaw in flight (target.c): its worker and its result. */
-	struct work_struct thaw_work;
-	int thaw_ret;
+	struct work_struct work;	/* its flush or freeze */
+	struct work_struct thaw_work;	/* its thaw */
 };
 
 /* True while we hold a freeze of @t. */
@@ -66,12 +75,17 @@ void sf_target_flush(struct sf_target *t);
 int sf_target_freeze(struct sf_target *t);
 
 /*
- * Thaw a target we hold frozen: start it, then wait for it, which returns
- * 0 once our hold is gone.  Several may be started before the first wait:
- * they thaw at once.  Start and wait run under the same caller's lock.
+ * Thaw a target we hold frozen: 0 once our hold is gone.  Only from a
+ * kernel thread (freezeset.c's thaw work), never a task that can be
+ * killed, and with no lock held: see target.c.
  */
-void sf_target_thaw_start(struct sf_target *t);
-int sf_target_thaw_wait(struct sf_target *t);
+int sf_target_thaw(struct sf_target *t);
+
+/*
+ * A copy of @src for a reply, into @dst whose path the caller set: every
+ * report field, no superblock reference and no work.
+ */
+void sf_target_copy(struct sf_target *dst, const struct sf_target *src);
 
 /* Drop every target's superblock reference, then free the paths. */
 void sf_targets_put(struct sf_target *tg, unsigned int nr);

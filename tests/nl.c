@@ -504,6 +504,9 @@ static int status_attr_cb(const struct nlattr *attr, void *data)
 	case SNAPFREEZE_A_HELD_BY_OTHER:
 		get_u32(attr, st, &st->has_held_by_other, &st->held_by_other);
 		break;
+	case SNAPFREEZE_A_FOUND_STATE:
+		get_u32(attr, st, &st->has_found_state, &st->found_state);
+		break;
 	case SNAPFREEZE_A_FREEZES:
 		get_u64(attr, st, &st->has_counters, &st->freezes);
 		break;

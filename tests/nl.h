@@ -45,8 +45,9 @@ struct nlt_status {
 	bool has_state, has_exec_id, has_timeout, has_frozen_since;
 	bool has_remaining, has_thawed_at, has_thaw_reason, has_flush_ns;
 	bool has_freeze_ns, has_counters, has_last_error, has_event, has_errno;
-	bool has_skew_ns, has_held_by_other;
+	bool has_skew_ns, has_held_by_other, has_found_state;
 	uint32_t state;
+	uint32_t found_state;		/* THAW replies: the state found */
 	char exec_id[64];
 	unsigned int ntargets;
 	struct nlt_target targets[SNAPFREEZE_MAX_TARGETS];

@@ -22,7 +22,9 @@
 #      moves again, and no filesystem was damaged (went read-only)
 #   3. SIGKILL while a FREEZE is in progress and while a THAW is in
 #      progress (btrfs plus the slow ext4): the set is rolled back or
-#      thawed, and btrfs stays writable
+#      thawed, and btrfs stays writable; then the slow ext4's device
+#      suspended while the module flushes or freezes it: the module will
+#      not unload, an emergency thaw returns, all ends thawed on resume
 #   4. a target whose device fails I/O, for ext4 and xfs: with dirty data
 #      before the flush, from the middle of the flush (a slow device
 #      switched to errors while the module flushes), when clean (the
@@ -102,7 +104,7 @@ writers_fresh() {
 }
 
 ktap_print_header
-ktap_set_plan 17
+ktap_set_plan 18
 since=$(dmesg_lines)
 ok=1
 mount_disks e4 xfs bt || ok=0
@@ -375,12 +377,69 @@ slow_kill() {
 	writers_fresh	# remounts btrfs if it went read-only
 }
 
+# stuck_device: a flush or freeze stuck on a suspended device (issue 23):
+# pre-script of btrfs and the slow ext4, whose device is suspended once
+# the module is freezing (dmsetup suspend --noflush --nolockfs: its I/O
+# waits, the filesystem is not frozen by device-mapper).  While the work
+# is stuck the module refuses to unload (before, rmmod went ahead and
+# freed the set under the work, which wrote to it on resume); an
+# emergency thaw gives the set up and returns; btrfs is writable all the
+# while; once the device resumes the set ends idle, every writer moves,
+# and the module unloads.
+stuck_device() {
+	local id rc ok=1 t0 dt end
+	id=$(uuid $((6000 + RANDOM % 1000)))
+	if ! dm_fresh slow >"$T/dm.log" 2>&1 || ! dm_switch slow delay >>"$T/dm.log" 2>&1; then
+		ktap_test_fail "a work stuck on a suspended device: setup ($(tr '\n' ' ' <"$T/dm.log"))"
+		return
+	fi
+	dd if=/dev/urandom of=/mnt/slow/dirty bs=1M count=4 status=none
+	run_bg pre-script --execution-id "$id" --timeout 60 --budget 30 --target /mnt/bt --target /mnt/slow
+	end=$((SECONDS + 30))
+	while [ "$(state)" != freezing ] && [ "$SECONDS" -le "$end" ]; do msleep 20; done
+	dmsetup suspend --noudevsync --noflush --nolockfs sf-slow
+	msleep 300
+	t0=$(now_ms)
+	if rmmod snapfreeze 2>/dev/null; then
+		ok=0
+		ktap_print_msg "rmmod went ahead while a work was stuck"
+	fi
+	dt=$(($(now_ms) - t0))
+	[ "$dt" -lt 5000 ] || { ok=0; ktap_print_msg "rmmod took $dt ms to answer"; }
+	grep -q '^snapfreeze ' /proc/modules || { ok=0; ktap_print_msg "the module is gone"; module_load; }
+	t0=$(now_ms)
+	echo thaw >"$SYS/control" || { ok=0; ktap_print_msg "writing thaw to $SYS/control failed"; }
+	wait "$BG"
+	rc=$?
+	dt=$(($(now_ms) - t0))
+	[ "$rc" = 201 ] || { ok=0; ktap_print_msg "pre-script exit $rc after the emergency thaw, want 201"; }
+	[ "$(state)" = freezing ] || { ok=0; ktap_print_msg "state $(state) with the work stuck, want freezing"; }
+	writer_moves bt 5 || { ok=0; ktap_print_msg "btrfs is not writable while the other work is stuck"; }
+	dmsetup resume --noudevsync sf-slow
+	wait_state idle 30 || { ok=0; ktap_print_msg "state $(state) 30 s after the device resumed"; }
+	why=$(all_writers_move 10) || { ok=0; ktap_print_msg "$why"; writers_fresh; }
+	: >/mnt/slow/after 2>/dev/null || { ok=0; ktap_print_msg "/mnt/slow is not writable"; }
+	if rmmod snapfreeze; then
+		module_load || { ok=0; ktap_print_msg "insmod after rmmod failed"; }
+	else
+		ok=0
+		ktap_print_msg "rmmod refused once everything ended"
+		module_load
+	fi
+	ktap_print_msg "a work stuck on a suspended device: rmmod refused, the emergency thaw and pre-script done in $dt ms"
+	ktap_test_result "a flush or freeze stuck on a suspended device: the module stays loaded, an emergency thaw returns, everything ends thawed when the device resumes" [ "$ok" = 1 ]
+	dm_switch slow linear >/dev/null 2>&1
+	umount /mnt/slow 2>/dev/null
+}
+
 if [ -z "$FL" ] || ! command -v dmsetup >/dev/null; then
 	ktap_test_skip "SIGKILL in the middle of a freeze" "no dm disk or dmsetup"
 	ktap_test_skip "SIGKILL in the middle of a thaw" "no dm disk or dmsetup"
+	ktap_test_skip "a work stuck on a suspended device" "no dm disk or dmsetup"
 else
 	slow_kill freeze
 	slow_kill thaw
+	stuck_device
 fi
 
 # --- 4. failing devices

@@ -15,7 +15,8 @@
  *                                  carrying a mounted filesystem; absolute
  *       SNAPFREEZE_TARGET_A_LEVEL  u32, optional: freeze order group, see
  *                                  below
- *     SNAPFREEZE_A_EXEC_ID         string, required: "None" or a UUID
+ *     SNAPFREEZE_A_EXEC_ID         string, required: "None" or a UUID (its
+ *                                  hex digits in either case)
  *     SNAPFREEZE_A_TIMEOUT_MS      u32, optional: auto-thaw deadline, counted
  *                                  from the moment the request is accepted;
  *                                  default and bounds are module parameters
@@ -27,11 +28,13 @@
  *                                  then, the FREEZE fails with ETIME and
  *                                  nothing stays frozen (a scheduler's script
  *                                  timeout, minus what ran before)
- *   reply: the same attributes as a GET reply, built after the set is
- *   frozen, best effort (the set is frozen when the ack says so, whether
- *   or not a reply could be built).  With SNAPFREEZE_F_DRY_RUN
- *   nothing is frozen and the reply carries the resolved targets
- *   (deduplicated) and the state as it is.
+ *   reply: the same attributes as a GET reply, describing the set as the
+ *   FREEZE left it: frozen, the moment it was declared so (not whatever a
+ *   THAW or the deadline made of it by the time the reply is read); best
+ *   effort (the set is frozen when the ack says so, whether or not a reply
+ *   could be built).  With SNAPFREEZE_F_DRY_RUN nothing is frozen and the
+ *   reply carries the resolved targets (deduplicated) and the state as it
+ *   is.
  *
  *   Targets are resolved and checked first, then flushed in parallel, then
  *   frozen.  A filesystem that lives on another target (through a loop
@@ -47,29 +50,53 @@
  *   thawed again that way before the reply; the error points at the
  *   target's SNAPFREEZE_A_TARGET attribute (extack offset) and says why.
  *
- *   A FREEZE returns at the latest half a second after its budget or its
- *   deadline, or when its caller is killed, even while a flush or a freeze
- *   is stuck in a filesystem (a dead device, a host frozen elsewhere): it
- *   fails (ETIME, ETIMEDOUT, EINTR) pointing at the stuck target, with
- *   everything frozen thawed.  The set then shows FREEZING until the stuck
- *   work ends and undoes the rest; meanwhile a FREEZE gets EBUSY and the
- *   module cannot be unloaded.
+ *   A FREEZE returns at the latest about a second after its budget or its
+ *   deadline, an emergency thaw or a reboot, or when its caller is killed,
+ *   even while a flush or a freeze is stuck in a filesystem (a dead device,
+ *   a host frozen elsewhere, a writer holding the filesystem's write
+ *   access while it faults on memory nobody serves): it fails (ETIME,
+ *   ETIMEDOUT, ECANCELED, ESHUTDOWN, EINTR) pointing at the stuck target.
+ *   Everything frozen is thawed, the highest level first, once no level
+ *   above it is still being thawed; a flush or freeze still stuck at a
+ *   higher level holds the lower levels back half a second only (it may
+ *   be what they live on, or, levels given in the wrong order, live on
+ *   them).  A thaw that fails leaves its target frozen (THAW_FAILED); it is
+ *   retried every second until it succeeds, and the error's message then
+ *   ends "a filesystem is still frozen: its thaw failed and is retried".
+ *   The set shows FREEZING until every work has ended and everything is
+ *   thawed; meanwhile a FREEZE and a THAW get EBUSY, and the module cannot
+ *   be unloaded (nor while any FREEZE or THAW is under way).
  *
  * SNAPFREEZE_CMD_THAW (needs CAP_SYS_ADMIN in the initial user namespace)
  *   request:
- *     SNAPFREEZE_A_EXEC_ID         string: must equal the set's execution id,
- *                                  required unless SNAPFREEZE_F_FORCE is set
+ *     SNAPFREEZE_A_EXEC_ID         string: the set's execution id, required
+ *                                  unless SNAPFREEZE_F_FORCE is set; "None"
+ *                                  matches "None", a UUID the same UUID in
+ *                                  any case (the hex digits are compared
+ *                                  without regard to case)
  *     SNAPFREEZE_A_FLAGS           u32, optional: SNAPFREEZE_F_FORCE
  *   The set is thawed first; the reply is sent after, best effort (the
- *   ack says the thaw happened even when no reply could be built).
- *   reply: the attributes of a GET reply, where SNAPFREEZE_A_STATE is the
- *   state the request found (ABI version 1 semantics, kept):
- *   SNAPFREEZE_STATE_FROZEN (this request thawed the set) or
- *   SNAPFREEZE_STATE_AUTO_THAWED (it had already been thawed, see
- *   SNAPFREEZE_A_THAWED_AT and SNAPFREEZE_A_THAW_REASON).  What is true
- *   after the thaw is in each target's SNAPFREEZE_TARGET_A_STATE (THAWED or
- *   HELD_BY_OTHER) and in SNAPFREEZE_A_HELD_BY_OTHER.  After a successful
- *   THAW the set is SNAPFREEZE_STATE_IDLE.
+ *   ack says the thaw happened even when no reply could be built).  A THAW
+ *   waits for its thaw, which may wait for a filesystem below (a loop
+ *   device's backing filesystem held frozen by someone else) for as long
+ *   as that lasts; its caller can be killed meanwhile, and the thaw goes
+ *   on.  A THAW that comes while another waits joins it once that one is
+ *   gone; one that comes while the deadline or an emergency thaw thaws
+ *   the set reports their auto-thaw.
+ *   reply: the attributes of a GET reply, plus
+ *     SNAPFREEZE_A_FOUND_STATE     u32, the state the request found:
+ *                                  SNAPFREEZE_STATE_FROZEN (this request
+ *                                  thawed the set) or
+ *                                  SNAPFREEZE_STATE_AUTO_THAWED (it had
+ *                                  been thawed already, see
+ *                                  SNAPFREEZE_A_THAWED_AT and
+ *                                  SNAPFREEZE_A_THAW_REASON)
+ *   SNAPFREEZE_A_STATE says the same, as in ABI version 1 (kept for the
+ *   clients of that version; new clients read SNAPFREEZE_A_FOUND_STATE).
+ *   What is true after the thaw is in each target's
+ *   SNAPFREEZE_TARGET_A_STATE (THAWED or HELD_BY_OTHER) and in
+ *   SNAPFREEZE_A_HELD_BY_OTHER.  After a successful THAW the set is
+ *   SNAPFREEZE_STATE_IDLE.
  *
  *   A target left frozen by another holder (HELD_BY_OTHER) is not an error
  *   of the request: the set's own hold is gone, and only that other holder
@@ -112,7 +139,12 @@
  * Multicast group SNAPFREEZE_MCGRP_EVENTS (CAP_SYS_ADMIN to join where the
  * kernel supports restricting it) carries SNAPFREEZE_CMD_EVENT messages:
  *     SNAPFREEZE_A_EVENT           u32, enum snapfreeze_event
- *     SNAPFREEZE_A_EXEC_ID         string
+ *     SNAPFREEZE_A_EXEC_ID         string, only where joining the group
+ *                                  needs CAP_SYS_ADMIN (kernels with
+ *                                  GENL_MCAST_CAP_SYS_ADMIN: 6.8, and
+ *                                  stable kernels it was backported to);
+ *                                  elsewhere anyone may listen, and events
+ *                                  carry no execution id
  *     SNAPFREEZE_A_THAW_REASON     u32 (NONE unless thawed or auto-thawed)
  *     SNAPFREEZE_A_ERRNO           u32, positive errno (failed events)
  *     SNAPFREEZE_A_HELD_BY_OTHER   u32, targets another holder keeps frozen
@@ -126,23 +158,27 @@
  *   EACCES     a block device node on a nodev mount
  *   E2BIG      more than SNAPFREEZE_MAX_TARGETS targets
  *   ERANGE     timeout outside the module's bounds
- *   EBUSY      FREEZE while a set is frozen or being frozen, or a target is
- *              frozen by someone else (before the request, or while it was
- *              being flushed and frozen); THAW while a freeze is in progress
+ *   EBUSY      FREEZE while a set is frozen or being frozen (or still being
+ *              rolled back), or a target is frozen by someone else (before
+ *              the request, or while it was being flushed and frozen); THAW
+ *              while a freeze is in progress or being rolled back
  *   ENOENT     a target does not exist, or is an automount point that
  *              did not mount; THAW while nothing is frozen and no
  *              auto-thaw is left to report
  *   ENODEV     a block device target has no mounted filesystem
  *   EOPNOTSUPP a target's filesystem cannot be frozen
+ *   ENOMEM     no memory for the request (nothing was changed)
  *   ESRCH      THAW with an execution id that is not the set's
  *   ETIMEDOUT  the auto-thaw deadline passed while the set was being frozen
  *              (a set is never reported frozen after its deadline)
  *   ETIME      the FREEZE's budget (SNAPFREEZE_A_BUDGET_MS) passed before the
  *              set was frozen
  *   ECANCELED  an emergency thaw interrupted the freeze
- *   EINTR      the caller was killed while the set was being frozen
- *   ESHUTDOWN  the module is being unloaded or the machine is rebooting, or
- *              either interrupted the freeze
+ *   EINTR      the caller was killed while the set was being frozen, or
+ *              while its THAW waited
+ *   ESHUTDOWN  the machine is rebooting, or the module is being unloaded
+ *              (which it cannot be while a request is under way); a reboot
+ *              interrupted the freeze
  *   anything else: what the filesystem's freeze or thaw returned
  */
 #ifndef _UAPI_LINUX_SNAPFREEZE_H
@@ -257,6 +293,7 @@ enum snapfreeze_attr {
 	SNAPFREEZE_A_HELD_BY_OTHER,
 	SNAPFREEZE_A_SKEW_NS,
 	SNAPFREEZE_A_BUDGET_MS,
+	SNAPFREEZE_A_FOUND_STATE,
 
 	__SNAPFREEZE_A_LAST
 };
