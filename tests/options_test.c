@@ -505,6 +505,10 @@ TEST_F(opts, command_help)
 	ASSERT_EQ(0, parse(&self->o, self->err, "post-script", "--force", "-h",
 			   NULL));
 	EXPECT_TRUE(self->o.command->run == cmd_help);
+	/* --help wins over options that could not go together. */
+	ASSERT_EQ(0, parse(&self->o, self->err, "status", "--json",
+			   "--prometheus", "-h", NULL));
+	EXPECT_TRUE(self->o.command->run == cmd_help);
 	/* COMMAND's own --help is COMMAND's. */
 	ASSERT_EQ(0, parse(&self->o, self->err, "run", "--config", "/dev/null",
 			   "--", "ls", "--help", NULL));

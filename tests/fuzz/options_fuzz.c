@@ -125,7 +125,11 @@ static bool in_range(unsigned int v, unsigned int min, unsigned int max)
 	return v >= min && v <= max;
 }
 
-/* What a successful parse must give, whatever the input. */
+/*
+ * What a successful parse must give, whatever the input.  --help wins over
+ * every other option ("status --json --prometheus --help" prints the usage),
+ * so the checks of what a command will use skip it.
+ */
 static void check_options(const struct options *o)
 {
 	unsigned int i;
@@ -142,7 +146,7 @@ static void check_options(const struct options *o)
 	/* run has a command to run, and only run has one. */
 	if ((o->command->run == cmd_run) != (o->run_argv && o->run_argv[0]))
 		abort();
-	if (o->json && o->prometheus)
+	if (o->json && o->prometheus && o->command->run != cmd_help)
 		abort();
 }
 
