@@ -360,7 +360,7 @@ t_auto_thaw_abs_path() {
 	rel=$(sed -n "s/^\([0-9TZ:-]*\) released .* on the kernel's auto-thaw.*/\1/p" "$STATE/holder.log" 2>/dev/null | tail -n 1)
 	rel=$(date -u -d "${rel:-none}" +%s 2>/dev/null) || rel=
 	took=$(awk -v a="$t0" -v b="${rel:-0}" 'BEGIN { printf "%d", b - int(a) }')
-	ktap_print_msg "the holder released the lock ${rel:+$took s after pre-script returned}${rel:-at no time it logged}; the write completed: $(written && echo yes || echo no); holder: $(tail -n 1 "$STATE/holder.log" 2>/dev/null)"
+	ktap_print_msg "the holder released the lock $(if [ -n "$rel" ]; then echo "$took s after pre-script returned"; else echo "at no time it logged"; fi); the write completed: $(written && echo yes || echo no); holder: $(tail -n 1 "$STATE/holder.log" 2>/dev/null)"
 	[ -n "$rel" ] && [ "$took" -le 6 ] || ok=0
 	post_scratch
 	[ "$RC" = 203 ] || ok=0
