@@ -110,19 +110,25 @@ static int hook_exit_code(int ret)
 }
 
 /*
- * Undo the freeze hooks [0, @n): "thaw" in reverse, each within
- * rollback_timeout, whatever is left of the budget; a second signal does
- * not stop them.
+ * Undo the freeze hooks [0, @n): "thaw" in reverse, all of them within
+ * rollback_timeout, counted from now or from the budget's end, whichever
+ * comes first (a freeze hook stopped at the budget's end, and the grace
+ * it had after SIGTERM, eat into it), so that a pre-script that fails
+ * ends by budget + rollback_timeout.  A second signal does not stop them.
  */
 static void rollback_hooks(struct session *s, unsigned int n)
 {
 	struct hooks *h = &s->hooks;
+	int64_t from = now_ms();
 
 	if (!n)
 		return;
+	if (from > s->budget_end)
+		from = s->budget_end;
 	h->stop_on_signal = false;
 	h->thaw_result = "rollback";
-	hooks_run_reverse(h, n, "thaw", 0, (int64_t)s->o->rollback_s * 1000);
+	hooks_share_reverse(h, n, "thaw",
+			    from + (int64_t)s->o->rollback_s * 1000);
 }
 
 /* Why freeze hook @i did not succeed, as an ERROR line; the exit code. */

@@ -205,6 +205,21 @@ int hooks_run_reverse(const struct hooks *h, unsigned int n, const char *arg,
 	return bad;
 }
 
+int hooks_share_reverse(const struct hooks *h, unsigned int n,
+			const char *arg, int64_t until)
+{
+	int64_t now, left;
+	int bad = 0;
+
+	for (; n > 0; n--) {
+		now = now_ms();
+		left = until > now ? until - now : 0;
+		if (hook_run(h, n - 1, arg, now + left / n))
+			bad = -1;
+	}
+	return bad;
+}
+
 /* One hook being run. */
 struct running {
 	const char *name, *arg;

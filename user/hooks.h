@@ -64,4 +64,12 @@ int hook_run(const struct hooks *h, unsigned int i, const char *arg,
 int hooks_run_reverse(const struct hooks *h, unsigned int n, const char *arg,
 		      int64_t until, int64_t min_ms);
 
+/*
+ * Run hooks [0, @n) in reverse with @arg, all of them ending by @until:
+ * each gets an equal share of the time left when it starts, so that a
+ * slow one cannot take the time of those after it.  0 if all exited 0.
+ */
+int hooks_share_reverse(const struct hooks *h, unsigned int n,
+			const char *arg, int64_t until);
+
 #endif /* SF_HOOKS_H */
