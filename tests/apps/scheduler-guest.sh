@@ -453,7 +453,10 @@ kill_holder() {
 	local id
 	id=$(q -e "SELECT THREAD_ID FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Backup lock' LIMIT 1")
 	[ -n "$id" ] && q -e "KILL CONNECTION $id"
-	sleep 1
+	# Until the sampler has seen it (a sample takes a second or two on a
+	# loaded TCG guest), within the auto-thaw timeout.
+	seen() { tail -n 2 "$R/samples" | grep -q ' frozen 0 frozen$'; }
+	wait_for 20 seen
 }
 
 t_lost_lock() {
