@@ -13,11 +13,14 @@
 #
 # Quality gates
 #   lint               checkpatch --strict, sparse, a W=1 build (each free of
-#                      any diagnostic), the version, the netlink spec, the
+#                      any diagnostic), the version, the generated ABI, the
 #                      tests' program table; with KVER also w1-series
 #   checkpatch sparse w1   one gate each
 #   w1-series KVER=S   W=1 build for Debian's series S alone
-#   check-version check-netlink-spec check-programs   one check each
+#   check-version check-abi check-programs   one check each (check-abi: the
+#                      files `make regen` writes are what the spec generates)
+#   regen              regenerate the ABI files from docs/netlink/snapfreeze.yaml
+#                      with the kernel's ynl-gen-c (scripts/ynl-regen)
 #
 # Tests (KVER=5.10|6.1|6.12|7: on that Debian kernel series instead)
 #   check              lint, then test
@@ -95,7 +98,7 @@ BENCH_METHODS ?= a b c d
 BENCH_RUN := $(TOP)/bench/run --runs "$(BENCH_RUNS)" --methods "$(BENCH_METHODS)"
 
 .PHONY: all module user tests clean \
-	lint checkpatch sparse w1 w1-series check-version check-netlink-spec \
+	lint checkpatch sparse w1 w1-series check-version check-abi regen \
 	check-programs \
 	check test demo matrix check-long check-cloud check-apps check-packaging \
 	debug-kernel check-debug fuzz-options fuzz-options-long \
@@ -127,7 +130,7 @@ $(BUILD):
 
 # ---------------------------------------------------------- quality gates
 lint: checkpatch sparse w1 $(if $(KVER),w1-series) check-version \
-	check-netlink-spec check-programs
+	check-abi check-programs
 
 # checkpatch comes from Debian's linux-source package, never from the repo.
 checkpatch:
@@ -154,8 +157,14 @@ w1-series:
 check-version:
 	$(TOP)/scripts/check-version
 
-check-netlink-spec:
-	$(TOP)/scripts/check-netlink-spec
+# The ABI files generated from the netlink spec (scripts/ynl-regen says
+# which): regen writes them, check-abi fails with a diff when regenerating
+# would change any.
+regen:
+	$(TOP)/scripts/ynl-regen
+
+check-abi:
+	$(TOP)/scripts/ynl-regen --check
 
 # Every package of the tests' program table is one install-deps installs.
 check-programs:

@@ -28,7 +28,6 @@
  */
 #include <linux/capability.h>
 #include <linux/ctype.h>
-#include <linux/limits.h>
 #include <linux/list.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -48,27 +47,17 @@
 /* Tries at sizing a reply of the live set that then changed. */
 #define SF_REPLY_TRIES 3
 
-static const struct nla_policy sf_target_policy[SNAPFREEZE_TARGET_A_MAX + 1] = {
-	[SNAPFREEZE_TARGET_A_PATH] = { .type = NLA_NUL_STRING,
-				       .len = PATH_MAX - 1 },
-	[SNAPFREEZE_TARGET_A_LEVEL] = { .type = NLA_U32 },
-};
-
-/* Each command takes its own attributes and rejects every other one. */
-static const struct nla_policy sf_freeze_policy[SNAPFREEZE_A_MAX + 1] = {
-	[SNAPFREEZE_A_TARGET] = NLA_POLICY_NESTED(sf_target_policy),
-	[SNAPFREEZE_A_EXEC_ID] = { .type = NLA_NUL_STRING,
-				   .len = SNAPFREEZE_EXEC_ID_MAX },
-	[SNAPFREEZE_A_TIMEOUT_MS] = NLA_POLICY_MIN(NLA_U32, 1),
-	[SNAPFREEZE_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, SNAPFREEZE_F_DRY_RUN),
-	[SNAPFREEZE_A_BUDGET_MS] = NLA_POLICY_MIN(NLA_U32, 1),
-};
-
-static const struct nla_policy sf_thaw_policy[SNAPFREEZE_A_MAX + 1] = {
-	[SNAPFREEZE_A_EXEC_ID] = { .type = NLA_NUL_STRING,
-				   .len = SNAPFREEZE_EXEC_ID_MAX },
-	[SNAPFREEZE_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, SNAPFREEZE_F_FORCE),
-};
+/*
+ * The policies, generated from docs/netlink/snapfreeze.yaml by the
+ * kernel's ynl-gen-c (make regen; scripts/ynl-regen): each command's
+ * request attributes, snapfreeze_freeze_nl_policy and
+ * snapfreeze_thaw_nl_policy (static, for sf_ops below), and the target
+ * nest's, snapfreeze_target_nl_policy.  Two rules the generator cannot
+ * express are the handlers' (check_flags(), parse_target()): the flags
+ * mask is the spec's whole flag set, for both commands, and the target
+ * nest's policy is the whole set, reply attributes included.
+ */
+#include "netlink-gen.c"
 
 /* GET takes no attribute at all. */
 static const struct nla_policy sf_get_policy[SNAPFREEZE_A_MAX + 1] = {};
@@ -399,14 +388,24 @@ static void report_error(struct sf_ctx *c, const struct sf_outcome *out)
 static int parse_target(struct sf_ctx *c, const struct nlattr *nla,
 			struct sf_freeze_req *req, bool *leveled)
 {
-	struct nlattr *tb[SNAPFREEZE_TARGET_A_MAX + 1];
+	struct nlattr *tb[ARRAY_SIZE(snapfreeze_target_nl_policy)];
 	struct nlattr *path, *level;
+	unsigned int i;
 	int ret;
 
-	ret = nla_parse_nested(tb, SNAPFREEZE_TARGET_A_MAX, nla,
-			       sf_target_policy, c->extack);
+	ret = nla_parse_nested(tb, ARRAY_SIZE(tb) - 1, nla,
+			       snapfreeze_target_nl_policy, c->extack);
 	if (ret)
 		return ret;
+	/* The spec's target-request: the others are reply attributes. */
+	for (i = 0; i < ARRAY_SIZE(tb); i++) {
+		if (tb[i] && i != SNAPFREEZE_TARGET_A_PATH &&
+		    i != SNAPFREEZE_TARGET_A_LEVEL) {
+			NL_SET_ERR_MSG_ATTR(c->extack, tb[i],
+					    "a target of a request takes only a path and a level");
+			return -EINVAL;
+		}
+	}
 	path = tb[SNAPFREEZE_TARGET_A_PATH];
 	level = tb[SNAPFREEZE_TARGET_A_LEVEL];
 	if (!path || !*(char *)nla_data(path)) {
@@ -479,10 +478,27 @@ static u32 get_flags(struct sf_ctx *c)
 	return attr ? nla_get_u32(attr) : 0;
 }
 
+/*
+ * The generated policy rejects the flags the spec does not have; each
+ * command rejects those of the others, before anything else, as a policy
+ * would.
+ */
+static int check_flags(struct sf_ctx *c, u32 valid)
+{
+	if (!(get_flags(c) & ~valid))
+		return 0;
+	NL_SET_ERR_MSG_ATTR(c->extack, c->attrs[SNAPFREEZE_A_FLAGS],
+			    "a flag this command does not take");
+	return -EINVAL;
+}
+
 static int parse_freeze(struct sf_ctx *c, struct sf_freeze_req *req)
 {
 	int ret;
 
+	ret = check_flags(c, SNAPFREEZE_F_DRY_RUN);
+	if (ret)
+		return ret;
 	ret = parse_targets(c, req);
 	if (ret)
 		return ret;
@@ -537,6 +553,9 @@ static int do_thaw(struct sf_ctx *c)
 	struct sf_outcome *out;
 	int ret;
 
+	ret = check_flags(c, SNAPFREEZE_F_FORCE);
+	if (ret)
+		return ret;
 	if (!force || c->attrs[SNAPFREEZE_A_EXEC_ID]) {
 		exec_id = get_exec_id(c);
 		if (IS_ERR(exec_id))
@@ -603,7 +622,7 @@ static struct {
 	.deferred = LIST_HEAD_INIT(sf_nl.deferred),
 };
 
-static const struct nla_policy *cmd_policy(u8 cmd);
+static const struct genl_ops *cmd_op(u8 cmd);
 
 static bool has_deferred(struct task_struct *task)
 {
@@ -683,8 +702,9 @@ static void run_deferred(struct sf_deferred *d)
 		ret = -EINTR;
 	} else {
 		/* Checked by genetlink already: this cannot fail. */
-		ret = nlmsg_parse(nlh, GENL_HDRLEN, c.attrs, SNAPFREEZE_A_MAX,
-				  cmd_policy(d->cmd), &extack);
+		ret = nlmsg_parse(nlh, GENL_HDRLEN, c.attrs,
+				  cmd_op(d->cmd)->maxattr,
+				  cmd_op(d->cmd)->policy, &extack);
 		if (!ret)
 			ret = do_request(&c);
 	}
@@ -788,7 +808,9 @@ static int sf_nl_request(struct sk_buff *skb, struct genl_info *info)
 		if (ret != -ENOMEM)
 			return ret;
 	}
-	memcpy(c.attrs, info->attrs, sizeof(c.attrs));
+	/* info->attrs has the command's maxattr + 1: the rest stays NULL. */
+	memcpy(c.attrs, info->attrs,
+	       (cmd_op(c.cmd)->maxattr + 1) * sizeof(*c.attrs));
 	if (c.cmd == SNAPFREEZE_CMD_GET)
 		return do_request(&c);
 	/*
@@ -810,14 +832,14 @@ static const struct genl_ops sf_ops[] = {
 	{
 		.cmd = SNAPFREEZE_CMD_FREEZE,
 		.doit = sf_nl_request,
-		.policy = sf_freeze_policy,
-		.maxattr = SNAPFREEZE_A_MAX,
+		.policy = snapfreeze_freeze_nl_policy,
+		.maxattr = ARRAY_SIZE(snapfreeze_freeze_nl_policy) - 1,
 	},
 	{
 		.cmd = SNAPFREEZE_CMD_THAW,
 		.doit = sf_nl_request,
-		.policy = sf_thaw_policy,
-		.maxattr = SNAPFREEZE_A_MAX,
+		.policy = snapfreeze_thaw_nl_policy,
+		.maxattr = ARRAY_SIZE(snapfreeze_thaw_nl_policy) - 1,
 	},
 	{
 		.cmd = SNAPFREEZE_CMD_GET,
@@ -827,14 +849,15 @@ static const struct genl_ops sf_ops[] = {
 	},
 };
 
-static const struct nla_policy *cmd_policy(u8 cmd)
+/* The command's op: its policy and maxattr (GET's for an unknown one). */
+static const struct genl_ops *cmd_op(u8 cmd)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sf_ops); i++)
 		if (sf_ops[i].cmd == cmd)
-			return sf_ops[i].policy;
-	return sf_get_policy;
+			return &sf_ops[i];
+	return &sf_ops[ARRAY_SIZE(sf_ops) - 1];
 }
 
 static struct genl_family sf_family __ro_after_init = {
