@@ -24,7 +24,9 @@
 #                                amazon-ssm-agent's executers do
 #
 # A sampler reads, every 0.5 s, the module's state and whether MariaDB has
-# a backup lock (information_schema.METADATA_LOCK_INFO).  Every scenario
+# the hook's backup lock (information_schema.METADATA_LOCK_INFO: the lock
+# modes of BACKUP STAGE BLOCK_COMMIT and FLUSH TABLES WITH READ LOCK, not
+# the backup locks every DML statement takes).  Every scenario
 # then asserts what the issue asks of the whole loop:
 #   - never a frozen set while the application is thawed (frozen, no lock);
 #   - never a set frozen longer than its auto-thaw timeout;
@@ -59,6 +61,8 @@ CONF=/etc/snapfreeze/snapfreeze.conf
 HOOKS_D=/etc/snapfreeze/hooks.d
 # A hook's processes: the hooks and the MariaDB lock holder ("$0 hold").
 HOOK_RE="$REPO/hooks/|$HOOKS_D/|$R/slow-hook"
+# The hook's lock, and who holds it.
+HELD="FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_MODE IN ('MDL_BACKUP_WAIT_COMMIT', 'MDL_BACKUP_FTWRL2')"
 # The auto-thaw timeout every scenario configures: a set must never stay
 # frozen longer (plus the sampler's period and the kernel's timer slack).
 AUTO_THAW=30
@@ -160,7 +164,7 @@ sampler() {
 	while :; do
 		s1=$(sf_state)
 		l=$(timeout 5 mariadb --batch --skip-column-names -e \
-			"SELECT COUNT(*) FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Backup lock'" 2>/dev/null) ||
+			"SELECT COUNT(*) $HELD" 2>/dev/null) ||
 			l='?'
 		s2=$(sf_state)
 		echo "$EPOCHREALTIME $s1 ${l:-?} $s2"
@@ -194,8 +198,13 @@ PY
 # Run the document for COMMAND as the SSM agent does.  AGENT_RC is the
 # exit code (137 when killed at TIMEOUT), AGENT_OUT the plugin's
 # directory (stdout, stderr), AGENT_S the seconds it took.
+# The timeout counts from the helper's first line, less 0.1 s: under TCG,
+# starting sh and then the helper takes up to a second or two on a
+# loaded machine, which real ones do in milliseconds, and that would be
+# charged to the helper's promise (a failed pre-script ends within its
+# budget plus rollback_timeout, 9 s).  AGENT_LEAD says how long it was.
 agent() { # COMMAND ID TIMEOUT
-	local cid t0 end pid
+	local cid t0 end pid first=''
 	cid=$(cat /proc/sys/kernel/random/uuid)
 	AGENT_OUT=$AGENT_DIR/$cid/awsrunShellScript/snapfreeze
 	mkdir -p "$AGENT_OUT"
@@ -206,13 +215,17 @@ agent() { # COMMAND ID TIMEOUT
 	fi
 	chmod 700 "$AGENT_OUT/_script.sh"
 	t0=${EPOCHREALTIME/./}
-	end=$((t0 + $3 * 1000000))
+	end=$((t0 + ($3 + 5) * 1000000))
 	# Not a process group leader (no job control here), so setsid does
 	# not fork: $! is the script's shell, leader of its own group.
 	setsid sh -c "$AGENT_OUT/_script.sh" </dev/null \
 		>"$AGENT_OUT/stdout" 2>>"$AGENT_OUT/stderr" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
+		if [ -z "$first" ] && [ -s "$AGENT_OUT/stdout" ]; then
+			first=${EPOCHREALTIME/./}
+			end=$((first + $3 * 1000000 - 100000))
+		fi
 		if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
 			kill -KILL -- "-$pid" 2>/dev/null
 			break
@@ -222,7 +235,8 @@ agent() { # COMMAND ID TIMEOUT
 	wait "$pid" || AGENT_RC=$?
 	AGENT_S=$(((${EPOCHREALTIME/./} - t0) / 100000))
 	AGENT_S=$((AGENT_S / 10)).$((AGENT_S % 10))
-	echo "$(date -u +%FT%TZ) $cid $1 $2: exit $AGENT_RC after $AGENT_S s" >>"$AGENT_LOG"
+	AGENT_LEAD=$(((${first:-$t0} - t0) / 1000))
+	echo "$(date -u +%FT%TZ) $cid $1 $2: exit $AGENT_RC after $AGENT_S s (helper's first line after $AGENT_LEAD ms)" >>"$AGENT_LOG"
 }
 
 # One run of a lifecycle policy.  RUN lists each script's exit code in
@@ -237,7 +251,7 @@ dlm() { # TIMEOUT RETRIES [HOOK-DURING-SNAPSHOT]
 		RUN+=("pre:$AGENT_RC") OUTS+=("$AGENT_OUT")
 		[ "$AGENT_RC" = 0 ] && break
 	done
-	SNAP_AT="state $(sf_state), backup locks $(q -e "SELECT COUNT(*) FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Backup lock'" 2>/dev/null || echo '?')"
+	SNAP_AT="state $(sf_state), backup locks: $(q -e "SELECT GROUP_CONCAT(CONCAT(THREAD_ID, ' ', LOCK_MODE)) FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Backup lock'" 2>/dev/null || echo '?')"
 	[ -z "${3:-}" ] || "$3"
 	sleep 1 # the volumes' snapshots start
 	[ "$AGENT_RC" = 0 ] || return 0
@@ -279,7 +293,7 @@ check_samples() { # FROM
 settled() {
 	wait_for 60 sh -c '! grep -qx "frozen\|freezing" '"$SYS/state" ||
 		problem "still $(sf_state) 60 s after the run"
-	no_locks() { [ "$(q -e "SELECT COUNT(*) FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Backup lock'")" = 0 ]; }
+	no_locks() { [ "$(q -e "SELECT COUNT(*) $HELD")" = 0 ]; }
 	wait_for 60 no_locks || problem "MariaDB still has a backup lock 60 s after the run"
 	no_hooks() { ! pgrep -f "$HOOK_RE" >/dev/null; }
 	wait_for 30 no_hooks ||
@@ -341,6 +355,12 @@ scenario() { # NAME EXPECT TIMEOUT RETRIES
 
 config() { # LINES...
 	printf '%s\n' "timeout = $AUTO_THAW" "$@" >"$CONF"
+	# The PostgreSQL hook's own bound (25 s), raised with the budget as
+	# docs/hooks.md says: a loaded TCG guest has taken 28 s for dry-run.
+	rm -f /etc/snapfreeze/hook-postgresql.conf
+	[ $# = 0 ] ||
+		echo "SNAPFREEZE_PG_TIMEOUT = 80" >/etc/snapfreeze/hook-postgresql.conf
+	return 0
 }
 
 # Settings for a 120 s ExecutionTimeout: the budget inside it, the hooks'
@@ -396,7 +416,7 @@ t_dry_run() {
 }
 
 # DLM's default: 10 s.  Every attempt ends by itself inside it (the
-# budget is 8 s); a guest too slow for both hooks in 8 s (TCG) gets the
+# budget is 7 s); a guest too slow for both hooks in 7 s (TCG) gets the
 # fallback, a fast one the consistent snapshot, and never a kill.
 t_default_10() {
 	config
@@ -415,7 +435,7 @@ t_default_120() {
 # A hook slower than the budget, after the MariaDB hook: the helper stops
 # it, rolls back (the lock released) and exits before the agent's kill,
 # each time.  The PostgreSQL hook is left out here: under TCG it alone
-# takes most of the 8 s, and the slow hook would never be reached.
+# takes most of the 7 s, and the slow hook would never be reached.
 t_slow_10() {
 	config
 	slow_hook 30 always
@@ -423,7 +443,7 @@ t_slow_10() {
 	scenario "scheduler: 10 s timeout, MariaDB's hook then one that takes 30 s: each pre-script rolls back and exits before the agent kills it, then the crash-consistent fallback" \
 		'^(pre:20[16] ){4}crash-consistent$' 10 3
 	grep -q "undoing the hooks" "${OUTS[@]/%//stdout}" ||
-		ktap_print_msg "note: no attempt reached the slow hook in its 8 s (a slow guest)"
+		ktap_print_msg "note: no attempt reached the slow hook in its 7 s (a slow guest)"
 	ln -s "$REPO/hooks/postgresql" "$HOOKS_D/10-postgresql"
 	slow_hook 0 off
 }
@@ -451,7 +471,7 @@ t_overlap() {
 # server restart): no post-script may report success.
 kill_holder() {
 	local id
-	id=$(q -e "SELECT THREAD_ID FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Backup lock' LIMIT 1")
+	id=$(q -e "SELECT THREAD_ID $HELD LIMIT 1")
 	[ -n "$id" ] && q -e "KILL CONNECTION $id"
 	# Until the sampler has seen it (a sample takes a second or two on a
 	# loaded TCG guest), within the auto-thaw timeout.
