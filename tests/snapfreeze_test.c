@@ -49,6 +49,18 @@
 #pragma GCC diagnostic pop
 #include "nl.h"
 
+/*
+ * Each test is a plain TEST_F_TIMEOUT, and what it needs is prepared in
+ * its FIXTURE_SETUP: an absent disk there is a SKIP(), anything else that
+ * goes wrong an ASSERT.  The harness must then not run the test, and
+ * tests/run-guest.sh picks the tests of tests/run --filter with its -l and
+ * -r options: 6.12's harness does both (scripts/install-deps installs
+ * linux-source-6.12); 6.1's does neither.
+ */
+#ifndef FIXTURE_TEARDOWN_PARENT
+#error "kselftest_harness.h too old: use linux-source-6.12 (LINUX_SOURCE_TAR)"
+#endif
+
 #define SYSFS		"/sys/kernel/snapfreeze"
 #define PARAMS		"/sys/module/snapfreeze/parameters"
 #define ID_A		"123e4567-e89b-12d3-a456-426614174000"
@@ -690,50 +702,6 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 	free(c->kmsg);
 }
 
-/*
- * Every test goes through this wrapper, which uses only the harness's
- * documented interface, so the suite builds with whichever Debian
- * linux-source the host has (6.1, 6.12 and newer).  Older harnesses run the
- * test body even when FIXTURE_SETUP called SKIP(); newer ones do not.  Each
- * fixture therefore sets self->ready as the last step of a setup that went
- * through, and the wrapper runs the body only then.  SF_ONLY=WORD[,WORD]
- * runs only the tests whose name contains one of the WORDs (the 6.1
- * harness has no filter option).
- */
-static bool sf_selected(const char *name, const char *only)
-{
-	char words[256], *save = NULL;
-
-	if (!only || !*only)
-		return true;
-	snprintf(words, sizeof(words), "%s", only);
-	for (char *w = strtok_r(words, ",", &save); w;
-	     w = strtok_r(NULL, ",", &save))
-		if (strstr(name, w))
-			return true;
-	return false;
-}
-
-#define SF_TEST(fixture, name, timeout)						\
-	static void fixture##_##name##_body(					\
-		struct __test_metadata *_metadata,				\
-		FIXTURE_DATA(fixture) *self,					\
-		const FIXTURE_VARIANT(fixture) *variant);			\
-	TEST_F_TIMEOUT(fixture, name, timeout)					\
-	{									\
-		const char *only = getenv("SF_ONLY");				\
-										\
-		if (!self->ready)						\
-			return;							\
-		if (!sf_selected(#name, only))					\
-			SKIP(return, "not selected by SF_ONLY=%s", only);	\
-		fixture##_##name##_body(_metadata, self, variant);		\
-	}									\
-	static void fixture##_##name##_body(					\
-		struct __test_metadata __attribute__((unused)) *_metadata,	\
-		FIXTURE_DATA(fixture) __attribute__((unused)) *self,		\
-		const FIXTURE_VARIANT(fixture) __attribute__((unused)) *variant)
-
 /* FREEZE with a literal list of paths. */
 #define FREEZE(c, res, id, tmo, flags, offs, ...)				\
 	({									\
@@ -789,7 +757,6 @@ FIXTURE(fs) {
 	const char *mnt, *dev, *dir;
 	const char *other, *other_dir;	/* a second filesystem, or NULL */
 	struct nlt_result *r;
-	bool ready;		/* setup went through: run the body */
 };
 
 FIXTURE_VARIANT(fs) {
@@ -819,7 +786,6 @@ FIXTURE_SETUP(fs)
 	self->other_dir = disk_dir(&self->c, other);
 	/* Prove the probe works before relying on its silence. */
 	ASSERT_TRUE(writable(&self->c, self->dir));
-	self->ready = true;
 }
 
 FIXTURE_TEARDOWN(fs)
@@ -829,7 +795,7 @@ FIXTURE_TEARDOWN(fs)
 }
 
 /* Test that FREEZE blocks writers, reports the set, and THAW releases them. */
-SF_TEST(fs, freeze_thaw, 60)
+TEST_F_TIMEOUT(fs, freeze_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -898,7 +864,7 @@ SF_TEST(fs, freeze_thaw, 60)
 }
 
 /* Test that a bad target in the middle of the list leaves nothing frozen. */
-SF_TEST(fs, all_or_nothing_missing_target, 60)
+TEST_F_TIMEOUT(fs, all_or_nothing_missing_target, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status before = get_status(_metadata, c), st;
@@ -929,7 +895,7 @@ SF_TEST(fs, all_or_nothing_missing_target, 60)
 }
 
 /* Test that an unfreezable filesystem in the list fails the whole set. */
-SF_TEST(fs, all_or_nothing_unfreezable_target, 60)
+TEST_F_TIMEOUT(fs, all_or_nothing_unfreezable_target, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -949,7 +915,7 @@ SF_TEST(fs, all_or_nothing_unfreezable_target, 60)
 }
 
 /* Test that a target given twice and two paths on one filesystem freeze it once. */
-SF_TEST(fs, duplicate_targets_frozen_once, 60)
+TEST_F_TIMEOUT(fs, duplicate_targets_frozen_once, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -974,7 +940,7 @@ SF_TEST(fs, duplicate_targets_frozen_once, 60)
 }
 
 /* Test that FREEZE while a set is frozen is refused and changes nothing. */
-SF_TEST(fs, freeze_while_frozen_busy, 60)
+TEST_F_TIMEOUT(fs, freeze_while_frozen_busy, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1005,7 +971,7 @@ SF_TEST(fs, freeze_while_frozen_busy, 60)
 }
 
 /* Test that a filesystem frozen with fsfreeze(8) is busy and nothing else is frozen. */
-SF_TEST(fs, target_frozen_by_someone_else, 60)
+TEST_F_TIMEOUT(fs, target_frozen_by_someone_else, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status before = get_status(_metadata, c), st;
@@ -1049,7 +1015,7 @@ SF_TEST(fs, target_frozen_by_someone_else, 60)
 }
 
 /* Test that THAW with another execution id is refused and thaws nothing. */
-SF_TEST(fs, thaw_wrong_id, 60)
+TEST_F_TIMEOUT(fs, thaw_wrong_id, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1073,7 +1039,7 @@ SF_TEST(fs, thaw_wrong_id, 60)
 }
 
 /* Test that THAW with FORCE thaws whatever the execution id. */
-SF_TEST(fs, thaw_force, 60)
+TEST_F_TIMEOUT(fs, thaw_force, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1098,7 +1064,7 @@ SF_TEST(fs, thaw_force, 60)
 }
 
 /* Test that DRY_RUN freezes nothing, counts nothing and still reports errors. */
-SF_TEST(fs, dry_run, 60)
+TEST_F_TIMEOUT(fs, dry_run, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -1160,7 +1126,7 @@ static void expect_unpriv(struct __test_metadata *_metadata,
  * Test that callers without CAP_SYS_ADMIN can only GET, and see neither
  * the execution id, the paths nor the last error (GET or sysfs).
  */
-SF_TEST(fs, unprivileged, 60)
+TEST_F_TIMEOUT(fs, unprivileged, 60)
 {
 	struct ctx *c = &self->c;
 	struct unpriv_report r;
@@ -1224,7 +1190,7 @@ static bool wait_uevent(struct __test_metadata *_metadata, int fd, int ms,
 }
 
 /* Test that the deadline thaws in time, is reported, and THAW then says so. */
-SF_TEST(fs, auto_thaw, 60)
+TEST_F_TIMEOUT(fs, auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	const uint32_t tmo = 1500;
@@ -1295,7 +1261,7 @@ SF_TEST(fs, auto_thaw, 60)
 }
 
 /* Test that "thaw" written to the control file thaws and is reported. */
-SF_TEST(fs, emergency_thaw, 60)
+TEST_F_TIMEOUT(fs, emergency_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1325,7 +1291,7 @@ SF_TEST(fs, emergency_thaw, 60)
 }
 
 /* Test that a block device node target freezes the filesystem on it. */
-SF_TEST(fs, block_device_target, 60)
+TEST_F_TIMEOUT(fs, block_device_target, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -1361,7 +1327,7 @@ SF_TEST(fs, block_device_target, 60)
 }
 
 /* Test that a frozen filesystem can be lazily unmounted and still thawed. */
-SF_TEST(fs, lazy_umount_while_frozen, 60)
+TEST_F_TIMEOUT(fs, lazy_umount_while_frozen, 60)
 {
 	struct ctx *c = &self->c;
 	unsigned int a, b;
@@ -1387,7 +1353,7 @@ SF_TEST(fs, lazy_umount_while_frozen, 60)
 }
 
 /* Test the sysfs files while frozen and when idle. */
-SF_TEST(fs, sysfs_values, 60)
+TEST_F_TIMEOUT(fs, sysfs_values, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -1439,7 +1405,6 @@ FIXTURE(sf) {
 	struct ctx c;
 	struct nlt_result *r;
 	const char *ext4, *ext4_dir;
-	bool ready;		/* setup went through: run the body */
 };
 
 FIXTURE_SETUP(sf)
@@ -1452,7 +1417,6 @@ FIXTURE_SETUP(sf)
 		SKIP(return, "SF_MNT_EXT4 is not set");
 	self->ext4_dir = disk_dir(&self->c, FS_EXT4);
 	ASSERT_NE(NULL, self->ext4_dir);
-	self->ready = true;
 }
 
 FIXTURE_TEARDOWN(sf)
@@ -1462,7 +1426,7 @@ FIXTURE_TEARDOWN(sf)
 }
 
 /* Test that every filesystem freezes together and thaws together. */
-SF_TEST(sf, freeze_all_filesystems, 60)
+TEST_F_TIMEOUT(sf, freeze_all_filesystems, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[FS_COUNT];
@@ -1509,7 +1473,7 @@ SF_TEST(sf, freeze_all_filesystems, 60)
 }
 
 /* Test that a user-frozen filesystem in the middle fails the whole set. */
-SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
+TEST_F_TIMEOUT(sf, all_or_nothing_user_frozen_middle, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[FS_COUNT];
@@ -1563,7 +1527,7 @@ SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
 }
 
 /* Test that THAW with nothing frozen is ENOENT, and that THAW is safe to repeat. */
-SF_TEST(sf, thaw_idle_and_twice, 60)
+TEST_F_TIMEOUT(sf, thaw_idle_and_twice, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt *events = nlt_open();
@@ -1595,7 +1559,7 @@ SF_TEST(sf, thaw_idle_and_twice, 60)
 
 
 /* Test the 64-target limit exactly: 64 identical targets freeze one filesystem. */
-SF_TEST(sf, max_targets, 60)
+TEST_F_TIMEOUT(sf, max_targets, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[SNAPFREEZE_MAX_TARGETS];
@@ -1613,7 +1577,7 @@ SF_TEST(sf, max_targets, 60)
 }
 
 /* Test that filesystems that cannot freeze, and empty devices, are refused. */
-SF_TEST(sf, unfreezable_targets, 60)
+TEST_F_TIMEOUT(sf, unfreezable_targets, 60)
 {
 	struct ctx *c = &self->c;
 	struct statfs sfs;
@@ -1642,7 +1606,7 @@ SF_TEST(sf, unfreezable_targets, 60)
 }
 
 /* Test that a block device with no filesystem mounted on it is ENODEV. */
-SF_TEST(sf, block_device_without_filesystem, 60)
+TEST_F_TIMEOUT(sf, block_device_without_filesystem, 60)
 {
 	struct ctx *c = &self->c;
 	char loopdev[64] = "", img[PATH_MAX], cmd[PATH_MAX + 64];
@@ -1678,7 +1642,7 @@ SF_TEST(sf, block_device_without_filesystem, 60)
 }
 
 /* Test the control file: "thaw" when idle is harmless, other words are refused. */
-SF_TEST(sf, control_file, 60)
+TEST_F_TIMEOUT(sf, control_file, 60)
 {
 	struct ctx *c = &self->c;
 	char buf[64];
@@ -1691,7 +1655,7 @@ SF_TEST(sf, control_file, 60)
 }
 
 /* Test that FREEZE is allowed over an unreported auto-thaw, which is dropped. */
-SF_TEST(sf, freeze_after_auto_thaw, 60)
+TEST_F_TIMEOUT(sf, freeze_after_auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1723,7 +1687,7 @@ SF_TEST(sf, freeze_after_auto_thaw, 60)
  * Test that the emergency thaw is as privileged as THAW: a root process
  * without CAP_SYS_ADMIN, and uid 65534, cannot thaw through the control file.
  */
-SF_TEST(sf, control_needs_cap_sys_admin, 60)
+TEST_F_TIMEOUT(sf, control_needs_cap_sys_admin, 60)
 {
 	struct ctx *c = &self->c;
 	struct unpriv_report r;
@@ -1756,7 +1720,7 @@ SF_TEST(sf, control_needs_cap_sys_admin, 60)
  * dirty data to flush on every disk, the deadline passes while freezing;
  * the set must be undone and reported.
  */
-SF_TEST(sf, deadline_passes_while_freezing, 60)
+TEST_F_TIMEOUT(sf, deadline_passes_while_freezing, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[FS_COUNT];
@@ -1819,7 +1783,7 @@ SF_TEST(sf, deadline_passes_while_freezing, 60)
  *
  *   ext4 disk --- loop.img --- /dev/loopN --- ext4 at /mnt/sf-stack-PID
  */
-SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
+TEST_F_TIMEOUT(sf, deadline_breaks_stalled_freeze, 90)
 {
 	struct ctx *c = &self->c;
 	char img[PATH_MAX], mnt[64], loopdev[64] = "", dir[PATH_MAX];
@@ -1901,7 +1865,7 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
  * makes after thawing ours is indistinguishable from ours, and THAW
  * thaws it, reporting the target thawed.
  */
-SF_TEST(sf, who_may_thaw, 60)
+TEST_F_TIMEOUT(sf, who_may_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	char hold[32];
@@ -1940,7 +1904,7 @@ SF_TEST(sf, who_may_thaw, 60)
 }
 
 /* Test that unloading the module while frozen thaws first. */
-SF_TEST(sf, rmmod_while_frozen, 90)
+TEST_F_TIMEOUT(sf, rmmod_while_frozen, 90)
 {
 	struct ctx *c = &self->c;
 	const char *ko = getenv("SF_MODULE");
@@ -2146,7 +2110,7 @@ static int target_state(const struct nlt_status *st, const char *path)
  * once: unmounted, it really shuts down (its device can be opened
  * exclusively), while GET still reports the set's targets.
  */
-SF_TEST(sf, auto_thaw_releases_filesystem, 60)
+TEST_F_TIMEOUT(sf, auto_thaw_releases_filesystem, 60)
 {
 	struct ctx *c = &self->c;
 	struct stack s;
@@ -2184,7 +2148,7 @@ SF_TEST(sf, auto_thaw_releases_filesystem, 60)
  * user's `fsfreeze -f`, which nests on our hold on 6.6+) is reported as
  * still frozen after our THAW, never as thawed.
  */
-SF_TEST(fs, held_by_other_after_thaw, 60)
+TEST_F_TIMEOUT(fs, held_by_other_after_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt *events = nlt_open();
@@ -2229,7 +2193,7 @@ SF_TEST(fs, held_by_other_after_thaw, 60)
 }
 
 /* Test the same after an auto-thaw: GET and the THAW report say so. */
-SF_TEST(fs, held_by_other_after_auto_thaw, 60)
+TEST_F_TIMEOUT(fs, held_by_other_after_auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -2268,7 +2232,7 @@ SF_TEST(fs, held_by_other_after_auto_thaw, 60)
  * freezes itself, so that level's freeze waits; meanwhile the test
  * freezes the second level's target, then lets the first go on.
  */
-SF_TEST(sf, frozen_by_other_during_freeze, 90)
+TEST_F_TIMEOUT(sf, frozen_by_other_during_freeze, 90)
 {
 	struct ctx *c = &self->c;
 	const char *other = disks[FS_EXT4B].mnt ?: disks[FS_XFS].mnt;
@@ -2307,7 +2271,7 @@ SF_TEST(sf, frozen_by_other_during_freeze, 90)
  * its file, whatever the request order, and that the reply reports each
  * target's timings and the set's window and skew.
  */
-SF_TEST(sf, levels_freeze_stacked_first, 90)
+TEST_F_TIMEOUT(sf, levels_freeze_stacked_first, 90)
 {
 	struct ctx *c = &self->c;
 	static const uint32_t levels[] = { 1, 0 };
@@ -2355,7 +2319,7 @@ SF_TEST(sf, levels_freeze_stacked_first, 90)
  * Test that targets of one level freeze together: every disk at level 0,
  * the skew between the first and the last to freeze reported.
  */
-SF_TEST(sf, one_level_freezes_together, 60)
+TEST_F_TIMEOUT(sf, one_level_freezes_together, 60)
 {
 	struct ctx *c = &self->c;
 	uint32_t levels[FS_COUNT] = { 0 };
@@ -2431,7 +2395,7 @@ static void delayed_teardown(struct delayed_fs *d)
  * another: a THAW of DELAY_FS filesystems whose thaw each takes DELAY_MS
  * takes about DELAY_MS (one after another: DELAY_FS times that).
  */
-SF_TEST(sf, one_level_thaws_together, 120)
+TEST_F_TIMEOUT(sf, one_level_thaws_together, 120)
 {
 	struct ctx *c = &self->c;
 	uint32_t levels[DELAY_FS] = { 0 };
@@ -2468,7 +2432,7 @@ SF_TEST(sf, one_level_thaws_together, 120)
  * the set is not frozen within it, long before its auto-thaw deadline: the
  * target is a filesystem whose flush waits on a host frozen by the test.
  */
-SF_TEST(sf, budget_exhausted, 90)
+TEST_F_TIMEOUT(sf, budget_exhausted, 90)
 {
 	struct ctx *c = &self->c;
 	char buf[SF_MSG_SIZE];
@@ -2516,7 +2480,7 @@ SF_TEST(sf, budget_exhausted, 90)
  * away at once (the request gives the set up), and that the set is undone
  * when the flush ends.
  */
-SF_TEST(sf, killed_caller_leaves_at_once, 90)
+TEST_F_TIMEOUT(sf, killed_caller_leaves_at_once, 90)
 {
 	struct ctx *c = &self->c;
 	const char *paths[1];
@@ -2552,7 +2516,7 @@ SF_TEST(sf, killed_caller_leaves_at_once, 90)
  * paths too long for one page it shows the lines that fit and says how
  * many did not.
  */
-SF_TEST(sf, sysfs_targets_cut_cleanly, 60)
+TEST_F_TIMEOUT(sf, sysfs_targets_cut_cleanly, 60)
 {
 	struct ctx *c = &self->c;
 	char *deep[FS_COUNT] = { NULL }, buf[8192], want[32];
@@ -2597,7 +2561,7 @@ SF_TEST(sf, sysfs_targets_cut_cleanly, 60)
  * Test that the timeout bounds cannot be set out of range or out of
  * order, at run time or at load time.
  */
-SF_TEST(sf, params_bounded, 90)
+TEST_F_TIMEOUT(sf, params_bounded, 90)
 {
 	static const struct {
 		const char *name, *value;
@@ -2647,7 +2611,7 @@ SF_TEST(sf, params_bounded, 90)
  * deadline work needs.  It must fail with ETIMEDOUT, nothing frozen, and
  * no auto-thaw counted.
  */
-SF_TEST(sf, no_success_after_deadline, 60)
+TEST_F_TIMEOUT(sf, no_success_after_deadline, 60)
 {
 	struct ctx *c = &self->c;
 	long long auto0 = sysfs_num("auto_thaws"), fail0 = sysfs_num("failures");
@@ -2676,7 +2640,7 @@ SF_TEST(sf, no_success_after_deadline, 60)
  * Test that a target whose thaw fails stays frozen and reported so
  * (THAW_FAILED), keeps the module loaded, and is thawed by a later THAW.
  */
-SF_TEST(sf, stuck_target_pins_module, 60)
+TEST_F_TIMEOUT(sf, stuck_target_pins_module, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -2711,7 +2675,7 @@ SF_TEST(sf, stuck_target_pins_module, 60)
  * with no auto-thaw reported for a set that was never frozen; and that
  * the FREEZE's error says a filesystem is still frozen.
  */
-SF_TEST(sf, failed_rollback_retried, 60)
+TEST_F_TIMEOUT(sf, failed_rollback_retried, 60)
 {
 	struct ctx *c = &self->c;
 	long long auto0 = sysfs_num("auto_thaws");
@@ -2760,7 +2724,7 @@ static void reopen_nl(struct ctx *c)
  * failed still thaws and succeeds (its reply falls back to one without
  * targets).  The same for FREEZE: frozen and acked, or not frozen at all.
  */
-SF_TEST(sf, allocation_failures, 120)
+TEST_F_TIMEOUT(sf, allocation_failures, 120)
 {
 	struct ctx *c = &self->c;
 	bool thawed_despite_failure = false;
@@ -3232,17 +3196,17 @@ stacked_undo(struct __test_metadata *_metadata, FIXTURE_DATA(sf) *self,
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
-SF_TEST(sf, stacked_undo_emergency, 120)
+TEST_F_TIMEOUT(sf, stacked_undo_emergency, 120)
 {
 	stacked_undo(_metadata, self, UNDO_EMERGENCY);
 }
 
-SF_TEST(sf, stacked_undo_killed, 120)
+TEST_F_TIMEOUT(sf, stacked_undo_killed, 120)
 {
 	stacked_undo(_metadata, self, UNDO_KILLED);
 }
 
-SF_TEST(sf, stacked_undo_deadline, 120)
+TEST_F_TIMEOUT(sf, stacked_undo_deadline, 120)
 {
 	stacked_undo(_metadata, self, UNDO_DEADLINE);
 }
@@ -3268,7 +3232,7 @@ static const char *genl_module(void)
  * thawed, once root thaws.  Before, it held the set's lock and genetlink's
  * cb_lock until then.
  */
-SF_TEST(sf, thaw_waits_without_locks, 120)
+TEST_F_TIMEOUT(sf, thaw_waits_without_locks, 120)
 {
 	static const uint32_t levels[] = { 0, 1 };
 	struct ctx *c = &self->c;
@@ -3328,7 +3292,7 @@ SF_TEST(sf, thaw_waits_without_locks, 120)
  * writing) and unloading it again finish at once, and GET answers.
  * Before, the module load waited until the FREEZE returned.
  */
-SF_TEST(sf, freeze_waits_without_genl_lock, 90)
+TEST_F_TIMEOUT(sf, freeze_waits_without_genl_lock, 90)
 {
 	struct ctx *c = &self->c;
 	const char *paths[1] = { self->ext4 };
@@ -3365,7 +3329,7 @@ SF_TEST(sf, freeze_waits_without_genl_lock, 90)
  * ends.  Before, rmmod went ahead while the request waited, freed the set
  * under the stuck work, and that work wrote freed memory once it ended.
  */
-SF_TEST(sf, rmmod_refused_while_work_stuck, 120)
+TEST_F_TIMEOUT(sf, rmmod_refused_while_work_stuck, 120)
 {
 	/* Long enough to flush, and try rmmod, before the deadline. */
 	const int tmo = 6000 + 4 * (int)late_ms();
@@ -3405,7 +3369,7 @@ SF_TEST(sf, rmmod_refused_while_work_stuck, 120)
  *   loop on tmpfs: ext4 at a.mnt   both level 0, each freeze held up
  *   loop on tmpfs: ext4 at b.mnt   by a writer stalled in write(2)
  */
-SF_TEST(sf, late_freeze_after_abort_thawed, 120)
+TEST_F_TIMEOUT(sf, late_freeze_after_abort_thawed, 120)
 {
 	static const uint32_t levels[] = { 0, 0 };
 	struct ctx *c = &self->c;
@@ -3456,7 +3420,7 @@ SF_TEST(sf, late_freeze_after_abort_thawed, 120)
  *   loop on tmpfs: ext4 at a.mnt   level 0, frozen; its thaw fails once
  *   loop on tmpfs: ext4 at b.mnt   level 0, its freeze stuck (a writer)
  */
-SF_TEST(sf, abandoned_thaw_failure_retried, 120)
+TEST_F_TIMEOUT(sf, abandoned_thaw_failure_retried, 120)
 {
 	static const uint32_t levels[] = { 0, 0 };
 	struct ctx *c = &self->c;
@@ -3505,7 +3469,7 @@ SF_TEST(sf, abandoned_thaw_failure_retried, 120)
  * a post-script given the pre-script's UUID in upper case thaws the set;
  * another UUID does not, in any case.  Reports keep FREEZE's spelling.
  */
-SF_TEST(sf, exec_id_any_case, 60)
+TEST_F_TIMEOUT(sf, exec_id_any_case, 60)
 {
 	struct ctx *c = &self->c;
 	int w;
@@ -3720,7 +3684,6 @@ static uint32_t b_thaw_id_u32(struct nlmsghdr *nlh, const struct case_in *in)
 FIXTURE(malformed) {
 	struct ctx c;
 	const char *ext4;
-	bool ready;		/* setup went through: run the body */
 };
 
 FIXTURE_VARIANT(malformed) {
@@ -3797,7 +3760,6 @@ FIXTURE_SETUP(malformed)
 	self->ext4 = disks[FS_EXT4].mnt;
 	if (!self->ext4)
 		SKIP(return, "SF_MNT_EXT4 is not set");
-	self->ready = true;
 }
 
 FIXTURE_TEARDOWN(malformed)
@@ -3806,7 +3768,7 @@ FIXTURE_TEARDOWN(malformed)
 }
 
 /* Test that a malformed request gets a clean error and changes nothing. */
-SF_TEST(malformed, rejected, 60)
+TEST_F_TIMEOUT(malformed, rejected, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_result *r = new_res();
