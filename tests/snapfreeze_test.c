@@ -129,6 +129,20 @@ static long long now_ms(clockid_t clk)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Evaluate @cond until it holds, every 20 ms for up to @ms: whether it
+ * held.  Every wait of the tests for something the module or a child does.
+ */
+#define POLL_MS(ms, cond)							\
+	({									\
+		long long __end = now_ms(CLOCK_MONOTONIC) + (ms);		\
+		bool __ok;							\
+										\
+		while (!(__ok = (cond)) && now_ms(CLOCK_MONOTONIC) < __end)	\
+			usleep(20 * 1000);					\
+		__ok;								\
+	})
+
 static bool wait_state(const char *want, int ms);
 static int target_state(const struct nlt_status *st, const char *path);
 
@@ -2003,15 +2017,9 @@ static int make_dirty(const char *dir, int mb)
 /* Wait up to @ms for the module's sysfs state to read @want. */
 static bool wait_state(const char *want, int ms)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
 	char buf[32];
 
-	do {
-		if (!strcmp(want, sysfs_str("state", buf, sizeof(buf))))
-			return true;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return false;
+	return POLL_MS(ms, !strcmp(want, sysfs_str("state", buf, sizeof(buf))));
 }
 
 /* A FREEZE sent from a child, for requests that block. */
@@ -2975,7 +2983,6 @@ static int bg_get_state(int ms)
 /* Run a shell command from a child: its exit status, or -1 after @ms. */
 static int bg_run(int ms, const char *cmd)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
 	int st;
 	pid_t pid;
 
@@ -2985,27 +2992,15 @@ static int bg_run(int ms, const char *cmd)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0)
+	if (pid < 0 || !POLL_MS(ms, waitpid(pid, &st, WNOHANG) == pid))
 		return -1;
-	do {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* Wait up to @ms for child @pid to end: true if it did. */
 static bool wait_child(pid_t pid, int ms)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
-
-	do {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return true;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return false;
+	return POLL_MS(ms, waitpid(pid, NULL, WNOHANG) == pid);
 }
 
 /* A THAW sent from a child, for requests that block. */
@@ -3069,16 +3064,9 @@ static bool wait_status(struct __test_metadata *_metadata, struct ctx *c,
 			bool (*pred)(const struct nlt_status *, const void *),
 			const void *arg, int ms)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
+	struct nlt_status st;
 
-	do {
-		struct nlt_status st = get_status(_metadata, c);
-
-		if (pred(&st, arg))
-			return true;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return false;
+	return POLL_MS(ms, (st = get_status(_metadata, c), pred(&st, arg)));
 }
 
 /* The target at @arg (a path) is frozen, the set still being frozen. */
