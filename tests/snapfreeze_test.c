@@ -2022,11 +2022,45 @@ static bool wait_state(const char *want, int ms)
 	return POLL_MS(ms, !strcmp(want, sysfs_str("state", buf, sizeof(buf))));
 }
 
-/* A FREEZE sent from a child, for requests that block. */
-struct bg_freeze {
+/* A request sent from a child, for requests that block. */
+struct bg {
 	pid_t pid;
-	int fd;
+	int fd;		/* where its result comes */
 };
+
+/* Fork @bg's child: 0 in it, with *@wfd the end to write the result to. */
+static pid_t bg_fork(struct bg *bg, int *wfd)
+{
+	int p[2];
+
+	bg->pid = -1;
+	bg->fd = -1;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	bg->pid = fork();
+	if (bg->pid == 0) {
+		*wfd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	bg->fd = p[0];
+	return bg->pid;
+}
+
+/* Wait up to @ms (-1: forever) for @bg's result: true if it came. */
+static bool bg_result(struct bg *bg, void *res, size_t size, int ms)
+{
+	struct pollfd pfd = { .fd = bg->fd, .events = POLLIN };
+	bool ok = poll(&pfd, 1, ms) == 1 &&
+		  read(bg->fd, res, size) == (ssize_t)size;
+
+	if (ok) {
+		close(bg->fd);
+		waitpid(bg->pid, NULL, 0);
+	}
+	return ok;
+}
 
 struct bg_result {
 	int ret;
@@ -2034,16 +2068,12 @@ struct bg_result {
 	uint32_t offset;
 };
 
-static bool bg_freeze_start(struct bg_freeze *bg, const char *const *paths,
+static bool bg_freeze_start(struct bg *bg, const char *const *paths,
 			    const uint32_t *levels, unsigned int n, int tmo)
 {
-	int p[2];
+	int wfd;
 
-	if (pipe2(p, O_CLOEXEC))
-		return false;
-	fflush(NULL);
-	bg->pid = fork();
-	if (bg->pid == 0) {
+	if (bg_fork(bg, &wfd) == 0) {
 		struct nlt_result *r = calloc(1, sizeof(*r));
 		struct nlt *nl = nlt_open();
 		struct bg_result res = { .ret = -EIO };
@@ -2054,20 +2084,9 @@ static bool bg_freeze_start(struct bg_freeze *bg, const char *const *paths,
 			snprintf(res.msg, sizeof(res.msg), "%s", r->msg);
 			res.offset = r->has_offset ? r->offset : 0;
 		}
-		_exit(write(p[1], &res, sizeof(res)) == sizeof(res) ? 0 : 1);
+		_exit(write(wfd, &res, sizeof(res)) == sizeof(res) ? 0 : 1);
 	}
-	close(p[1]);
-	bg->fd = p[0];
 	return bg->pid > 0;
-}
-
-static bool bg_freeze_wait(struct bg_freeze *bg, struct bg_result *res)
-{
-	bool ok = read(bg->fd, res, sizeof(*res)) == sizeof(*res);
-
-	close(bg->fd);
-	waitpid(bg->pid, NULL, 0);
-	return ok;
 }
 
 /* Fault injection (kmod/faults.h): only on kernels built for it. */
@@ -2246,7 +2265,7 @@ TEST_F_TIMEOUT(sf, frozen_by_other_during_freeze, 90)
 	const char *other = disks[FS_EXT4B].mnt ?: disks[FS_XFS].mnt;
 	static const uint32_t levels[] = { 0, 1 };
 	const char *paths[2];
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	struct stack s;
 
@@ -2261,7 +2280,7 @@ TEST_F_TIMEOUT(sf, frozen_by_other_during_freeze, 90)
 	usleep(500 * 1000);	/* the first level is stuck behind ext4 */
 	EXPECT_EQ(0, run("fsfreeze -f '%s'", other));
 	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->ext4));
-	ASSERT_TRUE(bg_freeze_wait(&bg, &res));
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res), -1));
 	TH_LOG("FREEZE: %d \"%s\"", res.ret, res.msg);
 	EXPECT_EQ(-EBUSY, res.ret);
 	EXPECT_STREQ("filesystem is already frozen by someone else", res.msg);
@@ -2492,7 +2511,7 @@ TEST_F_TIMEOUT(sf, killed_caller_leaves_at_once, 90)
 {
 	struct ctx *c = &self->c;
 	const char *paths[1];
-	struct bg_freeze bg;
+	struct bg bg;
 	long long t0, waited;
 	struct stack s;
 	int status = 0;
@@ -3003,12 +3022,7 @@ static bool wait_child(pid_t pid, int ms)
 	return POLL_MS(ms, waitpid(pid, NULL, WNOHANG) == pid);
 }
 
-/* A THAW sent from a child, for requests that block. */
-struct bg_thaw {
-	pid_t pid;
-	int fd;
-};
-
+/* A THAW sent from a child (struct bg). */
 struct bg_thaw_result {
 	int ret;
 	uint32_t found_state, held_by_other;
@@ -3017,15 +3031,11 @@ struct bg_thaw_result {
 	uint32_t tstate[4];
 };
 
-static bool bg_thaw_start(struct bg_thaw *bg, const char *id)
+static bool bg_thaw_start(struct bg *bg, const char *id)
 {
-	int p[2];
+	int wfd;
 
-	if (pipe2(p, O_CLOEXEC))
-		return false;
-	fflush(NULL);
-	bg->pid = fork();
-	if (bg->pid == 0) {
+	if (bg_fork(bg, &wfd) == 0) {
 		struct nlt_result *r = calloc(1, sizeof(*r));
 		struct nlt *nl = nlt_open();
 		struct bg_thaw_result res = { .ret = -EIO };
@@ -3039,24 +3049,9 @@ static bool bg_thaw_start(struct bg_thaw *bg, const char *id)
 			for (unsigned int i = 0; i < r->st.ntargets && i < 4; i++)
 				res.tstate[i] = r->st.targets[i].state;
 		}
-		_exit(write(p[1], &res, sizeof(res)) == sizeof(res) ? 0 : 1);
+		_exit(write(wfd, &res, sizeof(res)) == sizeof(res) ? 0 : 1);
 	}
-	close(p[1]);
-	bg->fd = p[0];
 	return bg->pid > 0;
-}
-
-/* Wait up to @ms for a background request's result: true if it came. */
-static bool bg_result(int fd, pid_t pid, void *res, size_t size, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	bool ok = poll(&pfd, 1, ms) == 1 && read(fd, res, size) == (ssize_t)size;
-
-	if (ok) {
-		close(fd);
-		waitpid(pid, NULL, 0);
-	}
-	return ok;
 }
 
 /* Poll GET until @pred holds for its status, up to @ms. */
@@ -3113,7 +3108,7 @@ stacked_undo(struct __test_metadata *_metadata, FIXTURE_DATA(sf) *self,
 	const int tmo = how == UNDO_DEADLINE ? 6000 + 4 * (int)late_ms() :
 					      LONG_TMO;
 	struct ctx *c = &self->c;
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	const char *paths[2];
 	struct stall st;
@@ -3147,7 +3142,7 @@ stacked_undo(struct __test_metadata *_metadata, FIXTURE_DATA(sf) *self,
 	}
 	/* The request returns at once; the state can be read meanwhile. */
 	if (how != UNDO_KILLED) {
-		ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+		ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 				      answer_ms()));
 		TH_LOG("FREEZE: %d \"%s\"", res.ret, res.msg);
 		EXPECT_EQ(how == UNDO_EMERGENCY ? -ECANCELED : -ETIMEDOUT,
@@ -3226,7 +3221,7 @@ TEST_F_TIMEOUT(sf, thaw_waits_without_locks, 120)
 	struct ctx *c = &self->c;
 	struct bg_thaw_result res;
 	const char *paths[2], *mod;
-	struct bg_thaw bg;
+	struct bg bg;
 	struct stack s;
 	char cmd[64];
 	int w1, w2;
@@ -3254,9 +3249,9 @@ TEST_F_TIMEOUT(sf, thaw_waits_without_locks, 120)
 		TH_LOG("no module with a genetlink family to load here");
 	}
 	/* Still waiting for root's freeze to go. */
-	EXPECT_FALSE(bg_result(bg.fd, bg.pid, &res, sizeof(res), 200));
+	EXPECT_FALSE(bg_result(&bg, &res, sizeof(res), 200));
 	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->ext4));
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 			      10000 + 4 * (int)late_ms()));
 	EXPECT_EQ(0, res.ret);
 	EXPECT_TRUE(res.has_found_state);
@@ -3284,7 +3279,7 @@ TEST_F_TIMEOUT(sf, freeze_waits_without_genl_lock, 90)
 {
 	struct ctx *c = &self->c;
 	const char *paths[1] = { self->ext4 };
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	struct stall st;
 	const char *mod;
@@ -3304,7 +3299,7 @@ TEST_F_TIMEOUT(sf, freeze_waits_without_genl_lock, 90)
 	EXPECT_EQ(0, bg_run(answer_ms(), cmd));
 	EXPECT_EQ(SNAPFREEZE_STATE_FREEZING, bg_get_state(answer_ms()));
 	EXPECT_TRUE(stall_release(&st));
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 			      10000 + 4 * (int)late_ms()));
 	EXPECT_EQ(0, res.ret);
 	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
@@ -3323,7 +3318,7 @@ TEST_F_TIMEOUT(sf, rmmod_refused_while_work_stuck, 120)
 	const int tmo = 6000 + 4 * (int)late_ms();
 	struct ctx *c = &self->c;
 	const char *paths[1] = { self->ext4 };
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	struct stall st;
 
@@ -3336,7 +3331,7 @@ TEST_F_TIMEOUT(sf, rmmod_refused_while_work_stuck, 120)
 	EXPECT_LT(0, bg_run(answer_ms(), "rmmod snapfreeze 2>/dev/null"));
 	EXPECT_TRUE(module_loaded());
 	/* The request gave up at its deadline; the work is still stuck. */
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 			      tmo + answer_ms()));
 	EXPECT_EQ(-ETIMEDOUT, res.ret);
 	EXPECT_STREQ("freezing", sysfs_str("state", (char[32]){ 0 }, 32));
@@ -3362,7 +3357,7 @@ TEST_F_TIMEOUT(sf, late_freeze_after_abort_thawed, 120)
 	static const uint32_t levels[] = { 0, 0 };
 	struct ctx *c = &self->c;
 	struct stall sa, sb;
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	const char *paths[2];
 	struct stack a, b;
@@ -3384,7 +3379,7 @@ TEST_F_TIMEOUT(sf, late_freeze_after_abort_thawed, 120)
 	emergency = fork();
 	if (emergency == 0)
 		_exit(write_text(SYSFS "/control", "thaw") ? 1 : 0);
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res), answer_ms()));
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res), answer_ms()));
 	EXPECT_EQ(-ECANCELED, res.ret);
 	/* a's freeze ends now, b's is still stuck: a is thawed at once. */
 	EXPECT_TRUE(stall_release(&sa));
@@ -3413,7 +3408,7 @@ TEST_F_TIMEOUT(sf, abandoned_thaw_failure_retried, 120)
 	static const uint32_t levels[] = { 0, 0 };
 	struct ctx *c = &self->c;
 	const char *paths[2];
-	struct bg_freeze bg;
+	struct bg bg;
 	struct nlt_status s;
 	struct stall sb;
 	struct stack a, b;
