@@ -8,6 +8,7 @@
 #        +-- insmod $SF_MODULE (default kmod/snapfreeze.ko)
 #        +-- tests/vm/harness_test.sh (the guest itself: user namespaces)
 #        +-- build/tests/snapfreeze_test, with SF_MNT_<NAME>/SF_DEV_<NAME>
+#        |   (with SF_ONLY, only its tests whose full name holds a word)
 #        +-- tests/helper_test.sh
 #        +-- on the debug kernel (kmemleak): tests/vm/kdebug on, first, and
 #        |   tests/vm/kdebug leaks, last (kmemleak; it does the rmmod)
@@ -34,6 +35,34 @@ MOUNTS=()
 setup_failed=0
 
 say() { ktap_print_msg "run-guest: $*"; }
+
+# The kernel tests' full names, FIXTURE[.VARIANT].TEST as the harness
+# reports them and as its -r takes them, one a line.  Its -l prints a
+# table (printf "%-20s %-25s %s\n"): each fixture's name on its first row,
+# then its variants and its tests side by side, each column as long as its
+# own list; every variant runs every test.  Fails on a name too long for
+# its column.
+harness_tests() {
+	"$TEST_BIN" -l 2>&1 | awk '
+		function trim(s) { gsub(/^ +| +$/, "", s); return s }
+		function flush(  i, j) {
+			for (i = 0; i < (nv ? nv : 1); i++)
+				for (j = 0; j < nt; j++)
+					print fx (nv ? "." var[i] : "") "." test[j]
+			nv = nt = 0
+		}
+		/^# FIXTURE/ || /^-+$/ { next }
+		substr($0, 21, 1) != " " || substr($0, 47, 1) != " " { bad = 1; exit }
+		{
+			f = trim(substr($0, 1, 20))
+			if (f != "") { flush(); fx = f }
+			v = trim(substr($0, 22, 25))
+			if (v != "") var[nv++] = v
+			t = trim(substr($0, 48))
+			if (t != "") test[nt++] = t
+		}
+		END { if (bad || fx == "") exit 1; flush() }'
+}
 
 cleanup() { # [keep-module]
 	# Nothing may stay frozen: the VM's shutdown syncs every filesystem.
@@ -85,6 +114,29 @@ if [ ! -x "$TEST_BIN" ]; then
 	setup_failed=1
 fi
 
+# SF_ONLY (tests/run --filter): only the kernel tests whose full name holds
+# one of its comma-separated words (ktap_run_cases' rule), each named to the
+# harness with -r, which skips the others before their fixture's setup.
+# None matching: a fixture name no C identifier can be, so a plan of 0.
+SUITE_ARGS=()
+if [ -n "${SF_ONLY:-}" ] && [ "$setup_failed" = 0 ]; then
+	if names=$(harness_tests); then
+		for name in $names; do
+			for w in ${SF_ONLY//,/ }; do
+				if [[ $name == *"$w"* ]]; then
+					SUITE_ARGS+=(-r "$name")
+					break
+				fi
+			done
+		done
+		say "SF_ONLY=$SF_ONLY: $((${#SUITE_ARGS[@]} / 2)) kernel tests"
+		[ ${#SUITE_ARGS[@]} -gt 0 ] || SUITE_ARGS=(-f "SF_ONLY=$SF_ONLY")
+	else
+		say "cannot read the list of $TEST_BIN -l"
+		setup_failed=1
+	fi
+fi
+
 # --- the tests: every program prints KTAP ending in "# Totals: ...", and
 # ktap_run (tests/lib/ktap.sh) counts them all the same way.
 if [ "${SF_DEBUG_KERNEL:-0}" = 1 ]; then
@@ -102,7 +154,8 @@ ktap_run harness_test tests/vm/harness_test.sh
 if [ "$setup_failed" = 0 ]; then
 	# Each test has its own harness timeout; this one bounds the whole run.
 	start=$(date +%s)
-	ktap_run snapfreeze_test timeout -k 10 "$T" "$TEST_BIN"
+	ktap_run snapfreeze_test timeout -k 10 "$T" "$TEST_BIN" \
+		${SUITE_ARGS[@]+"${SUITE_ARGS[@]}"}
 	say "suite took $(($(date +%s) - start)) s"
 else
 	say "setup failed: the kernel tests did not run"

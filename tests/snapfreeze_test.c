@@ -49,6 +49,18 @@
 #pragma GCC diagnostic pop
 #include "nl.h"
 
+/*
+ * Each test is a plain TEST_F_TIMEOUT, and what it needs is prepared in
+ * its FIXTURE_SETUP: an absent disk there is a SKIP(), anything else that
+ * goes wrong an ASSERT.  The harness must then not run the test, and
+ * tests/run-guest.sh picks the tests of tests/run --filter with its -l and
+ * -r options: 6.12's harness does both (scripts/install-deps installs
+ * linux-source-6.12); 6.1's does neither.
+ */
+#ifndef FIXTURE_TEARDOWN_PARENT
+#error "kselftest_harness.h too old: use linux-source-6.12 (LINUX_SOURCE_TAR)"
+#endif
+
 #define SYSFS		"/sys/kernel/snapfreeze"
 #define PARAMS		"/sys/module/snapfreeze/parameters"
 #define ID_A		"123e4567-e89b-12d3-a456-426614174000"
@@ -116,6 +128,20 @@ static long long now_ms(clockid_t clk)
 	clock_gettime(clk, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
+
+/*
+ * Evaluate @cond until it holds, every 20 ms for up to @ms: whether it
+ * held.  Every wait of the tests for something the module or a child does.
+ */
+#define POLL_MS(ms, cond)							\
+	({									\
+		long long __end = now_ms(CLOCK_MONOTONIC) + (ms);		\
+		bool __ok;							\
+										\
+		while (!(__ok = (cond)) && now_ms(CLOCK_MONOTONIC) < __end)	\
+			usleep(20 * 1000);					\
+		__ok;								\
+	})
 
 static bool wait_state(const char *want, int ms);
 static int target_state(const struct nlt_status *st, const char *path);
@@ -690,50 +716,6 @@ static void ctx_teardown(struct __test_metadata *_metadata, struct ctx *c)
 	free(c->kmsg);
 }
 
-/*
- * Every test goes through this wrapper, which uses only the harness's
- * documented interface, so the suite builds with whichever Debian
- * linux-source the host has (6.1, 6.12 and newer).  Older harnesses run the
- * test body even when FIXTURE_SETUP called SKIP(); newer ones do not.  Each
- * fixture therefore sets self->ready as the last step of a setup that went
- * through, and the wrapper runs the body only then.  SF_ONLY=WORD[,WORD]
- * runs only the tests whose name contains one of the WORDs (the 6.1
- * harness has no filter option).
- */
-static bool sf_selected(const char *name, const char *only)
-{
-	char words[256], *save = NULL;
-
-	if (!only || !*only)
-		return true;
-	snprintf(words, sizeof(words), "%s", only);
-	for (char *w = strtok_r(words, ",", &save); w;
-	     w = strtok_r(NULL, ",", &save))
-		if (strstr(name, w))
-			return true;
-	return false;
-}
-
-#define SF_TEST(fixture, name, timeout)						\
-	static void fixture##_##name##_body(					\
-		struct __test_metadata *_metadata,				\
-		FIXTURE_DATA(fixture) *self,					\
-		const FIXTURE_VARIANT(fixture) *variant);			\
-	TEST_F_TIMEOUT(fixture, name, timeout)					\
-	{									\
-		const char *only = getenv("SF_ONLY");				\
-										\
-		if (!self->ready)						\
-			return;							\
-		if (!sf_selected(#name, only))					\
-			SKIP(return, "not selected by SF_ONLY=%s", only);	\
-		fixture##_##name##_body(_metadata, self, variant);		\
-	}									\
-	static void fixture##_##name##_body(					\
-		struct __test_metadata __attribute__((unused)) *_metadata,	\
-		FIXTURE_DATA(fixture) __attribute__((unused)) *self,		\
-		const FIXTURE_VARIANT(fixture) __attribute__((unused)) *variant)
-
 /* FREEZE with a literal list of paths. */
 #define FREEZE(c, res, id, tmo, flags, offs, ...)				\
 	({									\
@@ -789,7 +771,6 @@ FIXTURE(fs) {
 	const char *mnt, *dev, *dir;
 	const char *other, *other_dir;	/* a second filesystem, or NULL */
 	struct nlt_result *r;
-	bool ready;		/* setup went through: run the body */
 };
 
 FIXTURE_VARIANT(fs) {
@@ -819,7 +800,6 @@ FIXTURE_SETUP(fs)
 	self->other_dir = disk_dir(&self->c, other);
 	/* Prove the probe works before relying on its silence. */
 	ASSERT_TRUE(writable(&self->c, self->dir));
-	self->ready = true;
 }
 
 FIXTURE_TEARDOWN(fs)
@@ -829,7 +809,7 @@ FIXTURE_TEARDOWN(fs)
 }
 
 /* Test that FREEZE blocks writers, reports the set, and THAW releases them. */
-SF_TEST(fs, freeze_thaw, 60)
+TEST_F_TIMEOUT(fs, freeze_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -898,7 +878,7 @@ SF_TEST(fs, freeze_thaw, 60)
 }
 
 /* Test that a bad target in the middle of the list leaves nothing frozen. */
-SF_TEST(fs, all_or_nothing_missing_target, 60)
+TEST_F_TIMEOUT(fs, all_or_nothing_missing_target, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status before = get_status(_metadata, c), st;
@@ -929,7 +909,7 @@ SF_TEST(fs, all_or_nothing_missing_target, 60)
 }
 
 /* Test that an unfreezable filesystem in the list fails the whole set. */
-SF_TEST(fs, all_or_nothing_unfreezable_target, 60)
+TEST_F_TIMEOUT(fs, all_or_nothing_unfreezable_target, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -949,7 +929,7 @@ SF_TEST(fs, all_or_nothing_unfreezable_target, 60)
 }
 
 /* Test that a target given twice and two paths on one filesystem freeze it once. */
-SF_TEST(fs, duplicate_targets_frozen_once, 60)
+TEST_F_TIMEOUT(fs, duplicate_targets_frozen_once, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -974,7 +954,7 @@ SF_TEST(fs, duplicate_targets_frozen_once, 60)
 }
 
 /* Test that FREEZE while a set is frozen is refused and changes nothing. */
-SF_TEST(fs, freeze_while_frozen_busy, 60)
+TEST_F_TIMEOUT(fs, freeze_while_frozen_busy, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1005,7 +985,7 @@ SF_TEST(fs, freeze_while_frozen_busy, 60)
 }
 
 /* Test that a filesystem frozen with fsfreeze(8) is busy and nothing else is frozen. */
-SF_TEST(fs, target_frozen_by_someone_else, 60)
+TEST_F_TIMEOUT(fs, target_frozen_by_someone_else, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status before = get_status(_metadata, c), st;
@@ -1049,7 +1029,7 @@ SF_TEST(fs, target_frozen_by_someone_else, 60)
 }
 
 /* Test that THAW with another execution id is refused and thaws nothing. */
-SF_TEST(fs, thaw_wrong_id, 60)
+TEST_F_TIMEOUT(fs, thaw_wrong_id, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1073,7 +1053,7 @@ SF_TEST(fs, thaw_wrong_id, 60)
 }
 
 /* Test that THAW with FORCE thaws whatever the execution id. */
-SF_TEST(fs, thaw_force, 60)
+TEST_F_TIMEOUT(fs, thaw_force, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1098,7 +1078,7 @@ SF_TEST(fs, thaw_force, 60)
 }
 
 /* Test that DRY_RUN freezes nothing, counts nothing and still reports errors. */
-SF_TEST(fs, dry_run, 60)
+TEST_F_TIMEOUT(fs, dry_run, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -1160,7 +1140,7 @@ static void expect_unpriv(struct __test_metadata *_metadata,
  * Test that callers without CAP_SYS_ADMIN can only GET, and see neither
  * the execution id, the paths nor the last error (GET or sysfs).
  */
-SF_TEST(fs, unprivileged, 60)
+TEST_F_TIMEOUT(fs, unprivileged, 60)
 {
 	struct ctx *c = &self->c;
 	struct unpriv_report r;
@@ -1224,7 +1204,7 @@ static bool wait_uevent(struct __test_metadata *_metadata, int fd, int ms,
 }
 
 /* Test that the deadline thaws in time, is reported, and THAW then says so. */
-SF_TEST(fs, auto_thaw, 60)
+TEST_F_TIMEOUT(fs, auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	const uint32_t tmo = 1500;
@@ -1295,7 +1275,7 @@ SF_TEST(fs, auto_thaw, 60)
 }
 
 /* Test that "thaw" written to the control file thaws and is reported. */
-SF_TEST(fs, emergency_thaw, 60)
+TEST_F_TIMEOUT(fs, emergency_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1325,7 +1305,7 @@ SF_TEST(fs, emergency_thaw, 60)
 }
 
 /* Test that a block device node target freezes the filesystem on it. */
-SF_TEST(fs, block_device_target, 60)
+TEST_F_TIMEOUT(fs, block_device_target, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -1361,7 +1341,7 @@ SF_TEST(fs, block_device_target, 60)
 }
 
 /* Test that a frozen filesystem can be lazily unmounted and still thawed. */
-SF_TEST(fs, lazy_umount_while_frozen, 60)
+TEST_F_TIMEOUT(fs, lazy_umount_while_frozen, 60)
 {
 	struct ctx *c = &self->c;
 	unsigned int a, b;
@@ -1387,7 +1367,7 @@ SF_TEST(fs, lazy_umount_while_frozen, 60)
 }
 
 /* Test the sysfs files while frozen and when idle. */
-SF_TEST(fs, sysfs_values, 60)
+TEST_F_TIMEOUT(fs, sysfs_values, 60)
 {
 	struct ctx *c = &self->c;
 	const char *fstype = disks[variant->disk].fstype;
@@ -1439,7 +1419,6 @@ FIXTURE(sf) {
 	struct ctx c;
 	struct nlt_result *r;
 	const char *ext4, *ext4_dir;
-	bool ready;		/* setup went through: run the body */
 };
 
 FIXTURE_SETUP(sf)
@@ -1452,7 +1431,6 @@ FIXTURE_SETUP(sf)
 		SKIP(return, "SF_MNT_EXT4 is not set");
 	self->ext4_dir = disk_dir(&self->c, FS_EXT4);
 	ASSERT_NE(NULL, self->ext4_dir);
-	self->ready = true;
 }
 
 FIXTURE_TEARDOWN(sf)
@@ -1462,7 +1440,7 @@ FIXTURE_TEARDOWN(sf)
 }
 
 /* Test that every filesystem freezes together and thaws together. */
-SF_TEST(sf, freeze_all_filesystems, 60)
+TEST_F_TIMEOUT(sf, freeze_all_filesystems, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[FS_COUNT];
@@ -1509,7 +1487,7 @@ SF_TEST(sf, freeze_all_filesystems, 60)
 }
 
 /* Test that a user-frozen filesystem in the middle fails the whole set. */
-SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
+TEST_F_TIMEOUT(sf, all_or_nothing_user_frozen_middle, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[FS_COUNT];
@@ -1563,7 +1541,7 @@ SF_TEST(sf, all_or_nothing_user_frozen_middle, 60)
 }
 
 /* Test that THAW with nothing frozen is ENOENT, and that THAW is safe to repeat. */
-SF_TEST(sf, thaw_idle_and_twice, 60)
+TEST_F_TIMEOUT(sf, thaw_idle_and_twice, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt *events = nlt_open();
@@ -1595,7 +1573,7 @@ SF_TEST(sf, thaw_idle_and_twice, 60)
 
 
 /* Test the 64-target limit exactly: 64 identical targets freeze one filesystem. */
-SF_TEST(sf, max_targets, 60)
+TEST_F_TIMEOUT(sf, max_targets, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[SNAPFREEZE_MAX_TARGETS];
@@ -1613,7 +1591,7 @@ SF_TEST(sf, max_targets, 60)
 }
 
 /* Test that filesystems that cannot freeze, and empty devices, are refused. */
-SF_TEST(sf, unfreezable_targets, 60)
+TEST_F_TIMEOUT(sf, unfreezable_targets, 60)
 {
 	struct ctx *c = &self->c;
 	struct statfs sfs;
@@ -1642,7 +1620,7 @@ SF_TEST(sf, unfreezable_targets, 60)
 }
 
 /* Test that a block device with no filesystem mounted on it is ENODEV. */
-SF_TEST(sf, block_device_without_filesystem, 60)
+TEST_F_TIMEOUT(sf, block_device_without_filesystem, 60)
 {
 	struct ctx *c = &self->c;
 	char loopdev[64] = "", img[PATH_MAX], cmd[PATH_MAX + 64];
@@ -1678,7 +1656,7 @@ SF_TEST(sf, block_device_without_filesystem, 60)
 }
 
 /* Test the control file: "thaw" when idle is harmless, other words are refused. */
-SF_TEST(sf, control_file, 60)
+TEST_F_TIMEOUT(sf, control_file, 60)
 {
 	struct ctx *c = &self->c;
 	char buf[64];
@@ -1691,7 +1669,7 @@ SF_TEST(sf, control_file, 60)
 }
 
 /* Test that FREEZE is allowed over an unreported auto-thaw, which is dropped. */
-SF_TEST(sf, freeze_after_auto_thaw, 60)
+TEST_F_TIMEOUT(sf, freeze_after_auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -1723,7 +1701,7 @@ SF_TEST(sf, freeze_after_auto_thaw, 60)
  * Test that the emergency thaw is as privileged as THAW: a root process
  * without CAP_SYS_ADMIN, and uid 65534, cannot thaw through the control file.
  */
-SF_TEST(sf, control_needs_cap_sys_admin, 60)
+TEST_F_TIMEOUT(sf, control_needs_cap_sys_admin, 60)
 {
 	struct ctx *c = &self->c;
 	struct unpriv_report r;
@@ -1756,7 +1734,7 @@ SF_TEST(sf, control_needs_cap_sys_admin, 60)
  * dirty data to flush on every disk, the deadline passes while freezing;
  * the set must be undone and reported.
  */
-SF_TEST(sf, deadline_passes_while_freezing, 60)
+TEST_F_TIMEOUT(sf, deadline_passes_while_freezing, 60)
 {
 	struct ctx *c = &self->c;
 	const char *paths[FS_COUNT];
@@ -1819,7 +1797,7 @@ SF_TEST(sf, deadline_passes_while_freezing, 60)
  *
  *   ext4 disk --- loop.img --- /dev/loopN --- ext4 at /mnt/sf-stack-PID
  */
-SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
+TEST_F_TIMEOUT(sf, deadline_breaks_stalled_freeze, 90)
 {
 	struct ctx *c = &self->c;
 	char img[PATH_MAX], mnt[64], loopdev[64] = "", dir[PATH_MAX];
@@ -1901,7 +1879,7 @@ SF_TEST(sf, deadline_breaks_stalled_freeze, 90)
  * makes after thawing ours is indistinguishable from ours, and THAW
  * thaws it, reporting the target thawed.
  */
-SF_TEST(sf, who_may_thaw, 60)
+TEST_F_TIMEOUT(sf, who_may_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	char hold[32];
@@ -1940,7 +1918,7 @@ SF_TEST(sf, who_may_thaw, 60)
 }
 
 /* Test that unloading the module while frozen thaws first. */
-SF_TEST(sf, rmmod_while_frozen, 90)
+TEST_F_TIMEOUT(sf, rmmod_while_frozen, 90)
 {
 	struct ctx *c = &self->c;
 	const char *ko = getenv("SF_MODULE");
@@ -2039,22 +2017,50 @@ static int make_dirty(const char *dir, int mb)
 /* Wait up to @ms for the module's sysfs state to read @want. */
 static bool wait_state(const char *want, int ms)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
 	char buf[32];
 
-	do {
-		if (!strcmp(want, sysfs_str("state", buf, sizeof(buf))))
-			return true;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return false;
+	return POLL_MS(ms, !strcmp(want, sysfs_str("state", buf, sizeof(buf))));
 }
 
-/* A FREEZE sent from a child, for requests that block. */
-struct bg_freeze {
+/* A request sent from a child, for requests that block. */
+struct bg {
 	pid_t pid;
-	int fd;
+	int fd;		/* where its result comes */
 };
+
+/* Fork @bg's child: 0 in it, with *@wfd the end to write the result to. */
+static pid_t bg_fork(struct bg *bg, int *wfd)
+{
+	int p[2];
+
+	bg->pid = -1;
+	bg->fd = -1;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	bg->pid = fork();
+	if (bg->pid == 0) {
+		*wfd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	bg->fd = p[0];
+	return bg->pid;
+}
+
+/* Wait up to @ms (-1: forever) for @bg's result: true if it came. */
+static bool bg_result(struct bg *bg, void *res, size_t size, int ms)
+{
+	struct pollfd pfd = { .fd = bg->fd, .events = POLLIN };
+	bool ok = poll(&pfd, 1, ms) == 1 &&
+		  read(bg->fd, res, size) == (ssize_t)size;
+
+	if (ok) {
+		close(bg->fd);
+		waitpid(bg->pid, NULL, 0);
+	}
+	return ok;
+}
 
 struct bg_result {
 	int ret;
@@ -2062,16 +2068,12 @@ struct bg_result {
 	uint32_t offset;
 };
 
-static bool bg_freeze_start(struct bg_freeze *bg, const char *const *paths,
+static bool bg_freeze_start(struct bg *bg, const char *const *paths,
 			    const uint32_t *levels, unsigned int n, int tmo)
 {
-	int p[2];
+	int wfd;
 
-	if (pipe2(p, O_CLOEXEC))
-		return false;
-	fflush(NULL);
-	bg->pid = fork();
-	if (bg->pid == 0) {
+	if (bg_fork(bg, &wfd) == 0) {
 		struct nlt_result *r = calloc(1, sizeof(*r));
 		struct nlt *nl = nlt_open();
 		struct bg_result res = { .ret = -EIO };
@@ -2082,20 +2084,9 @@ static bool bg_freeze_start(struct bg_freeze *bg, const char *const *paths,
 			snprintf(res.msg, sizeof(res.msg), "%s", r->msg);
 			res.offset = r->has_offset ? r->offset : 0;
 		}
-		_exit(write(p[1], &res, sizeof(res)) == sizeof(res) ? 0 : 1);
+		_exit(write(wfd, &res, sizeof(res)) == sizeof(res) ? 0 : 1);
 	}
-	close(p[1]);
-	bg->fd = p[0];
 	return bg->pid > 0;
-}
-
-static bool bg_freeze_wait(struct bg_freeze *bg, struct bg_result *res)
-{
-	bool ok = read(bg->fd, res, sizeof(*res)) == sizeof(*res);
-
-	close(bg->fd);
-	waitpid(bg->pid, NULL, 0);
-	return ok;
 }
 
 /* Fault injection (kmod/faults.h): only on kernels built for it. */
@@ -2146,7 +2137,7 @@ static int target_state(const struct nlt_status *st, const char *path)
  * once: unmounted, it really shuts down (its device can be opened
  * exclusively), while GET still reports the set's targets.
  */
-SF_TEST(sf, auto_thaw_releases_filesystem, 60)
+TEST_F_TIMEOUT(sf, auto_thaw_releases_filesystem, 60)
 {
 	struct ctx *c = &self->c;
 	struct stack s;
@@ -2184,7 +2175,7 @@ SF_TEST(sf, auto_thaw_releases_filesystem, 60)
  * user's `fsfreeze -f`, which nests on our hold on 6.6+) is reported as
  * still frozen after our THAW, never as thawed.
  */
-SF_TEST(fs, held_by_other_after_thaw, 60)
+TEST_F_TIMEOUT(fs, held_by_other_after_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt *events = nlt_open();
@@ -2229,7 +2220,7 @@ SF_TEST(fs, held_by_other_after_thaw, 60)
 }
 
 /* Test the same after an auto-thaw: GET and the THAW report say so. */
-SF_TEST(fs, held_by_other_after_auto_thaw, 60)
+TEST_F_TIMEOUT(fs, held_by_other_after_auto_thaw, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -2268,13 +2259,13 @@ SF_TEST(fs, held_by_other_after_auto_thaw, 60)
  * freezes itself, so that level's freeze waits; meanwhile the test
  * freezes the second level's target, then lets the first go on.
  */
-SF_TEST(sf, frozen_by_other_during_freeze, 90)
+TEST_F_TIMEOUT(sf, frozen_by_other_during_freeze, 90)
 {
 	struct ctx *c = &self->c;
 	const char *other = disks[FS_EXT4B].mnt ?: disks[FS_XFS].mnt;
 	static const uint32_t levels[] = { 0, 1 };
 	const char *paths[2];
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	struct stack s;
 
@@ -2289,7 +2280,7 @@ SF_TEST(sf, frozen_by_other_during_freeze, 90)
 	usleep(500 * 1000);	/* the first level is stuck behind ext4 */
 	EXPECT_EQ(0, run("fsfreeze -f '%s'", other));
 	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->ext4));
-	ASSERT_TRUE(bg_freeze_wait(&bg, &res));
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res), -1));
 	TH_LOG("FREEZE: %d \"%s\"", res.ret, res.msg);
 	EXPECT_EQ(-EBUSY, res.ret);
 	EXPECT_STREQ("filesystem is already frozen by someone else", res.msg);
@@ -2307,7 +2298,7 @@ SF_TEST(sf, frozen_by_other_during_freeze, 90)
  * its file, whatever the request order, and that the reply reports each
  * target's timings and the set's window and skew.
  */
-SF_TEST(sf, levels_freeze_stacked_first, 90)
+TEST_F_TIMEOUT(sf, levels_freeze_stacked_first, 90)
 {
 	struct ctx *c = &self->c;
 	static const uint32_t levels[] = { 1, 0 };
@@ -2355,7 +2346,7 @@ SF_TEST(sf, levels_freeze_stacked_first, 90)
  * Test that targets of one level freeze together: every disk at level 0,
  * the skew between the first and the last to freeze reported.
  */
-SF_TEST(sf, one_level_freezes_together, 60)
+TEST_F_TIMEOUT(sf, one_level_freezes_together, 60)
 {
 	struct ctx *c = &self->c;
 	uint32_t levels[FS_COUNT] = { 0 };
@@ -2431,7 +2422,7 @@ static void delayed_teardown(struct delayed_fs *d)
  * another: a THAW of DELAY_FS filesystems whose thaw each takes DELAY_MS
  * takes about DELAY_MS (one after another: DELAY_FS times that).
  */
-SF_TEST(sf, one_level_thaws_together, 120)
+TEST_F_TIMEOUT(sf, one_level_thaws_together, 120)
 {
 	struct ctx *c = &self->c;
 	uint32_t levels[DELAY_FS] = { 0 };
@@ -2468,7 +2459,7 @@ SF_TEST(sf, one_level_thaws_together, 120)
  * the set is not frozen within it, long before its auto-thaw deadline: the
  * target is a filesystem whose flush waits on a host frozen by the test.
  */
-SF_TEST(sf, budget_exhausted, 90)
+TEST_F_TIMEOUT(sf, budget_exhausted, 90)
 {
 	struct ctx *c = &self->c;
 	char buf[SF_MSG_SIZE];
@@ -2516,11 +2507,11 @@ SF_TEST(sf, budget_exhausted, 90)
  * away at once (the request gives the set up), and that the set is undone
  * when the flush ends.
  */
-SF_TEST(sf, killed_caller_leaves_at_once, 90)
+TEST_F_TIMEOUT(sf, killed_caller_leaves_at_once, 90)
 {
 	struct ctx *c = &self->c;
 	const char *paths[1];
-	struct bg_freeze bg;
+	struct bg bg;
 	long long t0, waited;
 	struct stack s;
 	int status = 0;
@@ -2552,7 +2543,7 @@ SF_TEST(sf, killed_caller_leaves_at_once, 90)
  * paths too long for one page it shows the lines that fit and says how
  * many did not.
  */
-SF_TEST(sf, sysfs_targets_cut_cleanly, 60)
+TEST_F_TIMEOUT(sf, sysfs_targets_cut_cleanly, 60)
 {
 	struct ctx *c = &self->c;
 	char *deep[FS_COUNT] = { NULL }, buf[8192], want[32];
@@ -2597,7 +2588,7 @@ SF_TEST(sf, sysfs_targets_cut_cleanly, 60)
  * Test that the timeout bounds cannot be set out of range or out of
  * order, at run time or at load time.
  */
-SF_TEST(sf, params_bounded, 90)
+TEST_F_TIMEOUT(sf, params_bounded, 90)
 {
 	static const struct {
 		const char *name, *value;
@@ -2647,7 +2638,7 @@ SF_TEST(sf, params_bounded, 90)
  * deadline work needs.  It must fail with ETIMEDOUT, nothing frozen, and
  * no auto-thaw counted.
  */
-SF_TEST(sf, no_success_after_deadline, 60)
+TEST_F_TIMEOUT(sf, no_success_after_deadline, 60)
 {
 	struct ctx *c = &self->c;
 	long long auto0 = sysfs_num("auto_thaws"), fail0 = sysfs_num("failures");
@@ -2676,7 +2667,7 @@ SF_TEST(sf, no_success_after_deadline, 60)
  * Test that a target whose thaw fails stays frozen and reported so
  * (THAW_FAILED), keeps the module loaded, and is thawed by a later THAW.
  */
-SF_TEST(sf, stuck_target_pins_module, 60)
+TEST_F_TIMEOUT(sf, stuck_target_pins_module, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_status st;
@@ -2711,7 +2702,7 @@ SF_TEST(sf, stuck_target_pins_module, 60)
  * with no auto-thaw reported for a set that was never frozen; and that
  * the FREEZE's error says a filesystem is still frozen.
  */
-SF_TEST(sf, failed_rollback_retried, 60)
+TEST_F_TIMEOUT(sf, failed_rollback_retried, 60)
 {
 	struct ctx *c = &self->c;
 	long long auto0 = sysfs_num("auto_thaws");
@@ -2760,7 +2751,7 @@ static void reopen_nl(struct ctx *c)
  * failed still thaws and succeeds (its reply falls back to one without
  * targets).  The same for FREEZE: frozen and acked, or not frozen at all.
  */
-SF_TEST(sf, allocation_failures, 120)
+TEST_F_TIMEOUT(sf, allocation_failures, 120)
 {
 	struct ctx *c = &self->c;
 	bool thawed_despite_failure = false;
@@ -3011,7 +3002,6 @@ static int bg_get_state(int ms)
 /* Run a shell command from a child: its exit status, or -1 after @ms. */
 static int bg_run(int ms, const char *cmd)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
 	int st;
 	pid_t pid;
 
@@ -3021,35 +3011,18 @@ static int bg_run(int ms, const char *cmd)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0)
+	if (pid < 0 || !POLL_MS(ms, waitpid(pid, &st, WNOHANG) == pid))
 		return -1;
-	do {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* Wait up to @ms for child @pid to end: true if it did. */
 static bool wait_child(pid_t pid, int ms)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
-
-	do {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return true;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return false;
+	return POLL_MS(ms, waitpid(pid, NULL, WNOHANG) == pid);
 }
 
-/* A THAW sent from a child, for requests that block. */
-struct bg_thaw {
-	pid_t pid;
-	int fd;
-};
-
+/* A THAW sent from a child (struct bg). */
 struct bg_thaw_result {
 	int ret;
 	uint32_t found_state, held_by_other;
@@ -3058,15 +3031,11 @@ struct bg_thaw_result {
 	uint32_t tstate[4];
 };
 
-static bool bg_thaw_start(struct bg_thaw *bg, const char *id)
+static bool bg_thaw_start(struct bg *bg, const char *id)
 {
-	int p[2];
+	int wfd;
 
-	if (pipe2(p, O_CLOEXEC))
-		return false;
-	fflush(NULL);
-	bg->pid = fork();
-	if (bg->pid == 0) {
+	if (bg_fork(bg, &wfd) == 0) {
 		struct nlt_result *r = calloc(1, sizeof(*r));
 		struct nlt *nl = nlt_open();
 		struct bg_thaw_result res = { .ret = -EIO };
@@ -3080,24 +3049,9 @@ static bool bg_thaw_start(struct bg_thaw *bg, const char *id)
 			for (unsigned int i = 0; i < r->st.ntargets && i < 4; i++)
 				res.tstate[i] = r->st.targets[i].state;
 		}
-		_exit(write(p[1], &res, sizeof(res)) == sizeof(res) ? 0 : 1);
+		_exit(write(wfd, &res, sizeof(res)) == sizeof(res) ? 0 : 1);
 	}
-	close(p[1]);
-	bg->fd = p[0];
 	return bg->pid > 0;
-}
-
-/* Wait up to @ms for a background request's result: true if it came. */
-static bool bg_result(int fd, pid_t pid, void *res, size_t size, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	bool ok = poll(&pfd, 1, ms) == 1 && read(fd, res, size) == (ssize_t)size;
-
-	if (ok) {
-		close(fd);
-		waitpid(pid, NULL, 0);
-	}
-	return ok;
 }
 
 /* Poll GET until @pred holds for its status, up to @ms. */
@@ -3105,16 +3059,9 @@ static bool wait_status(struct __test_metadata *_metadata, struct ctx *c,
 			bool (*pred)(const struct nlt_status *, const void *),
 			const void *arg, int ms)
 {
-	long long end = now_ms(CLOCK_MONOTONIC) + ms;
+	struct nlt_status st;
 
-	do {
-		struct nlt_status st = get_status(_metadata, c);
-
-		if (pred(&st, arg))
-			return true;
-		usleep(20 * 1000);
-	} while (now_ms(CLOCK_MONOTONIC) < end);
-	return false;
+	return POLL_MS(ms, (st = get_status(_metadata, c), pred(&st, arg)));
 }
 
 /* The target at @arg (a path) is frozen, the set still being frozen. */
@@ -3161,7 +3108,7 @@ stacked_undo(struct __test_metadata *_metadata, FIXTURE_DATA(sf) *self,
 	const int tmo = how == UNDO_DEADLINE ? 6000 + 4 * (int)late_ms() :
 					      LONG_TMO;
 	struct ctx *c = &self->c;
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	const char *paths[2];
 	struct stall st;
@@ -3195,7 +3142,7 @@ stacked_undo(struct __test_metadata *_metadata, FIXTURE_DATA(sf) *self,
 	}
 	/* The request returns at once; the state can be read meanwhile. */
 	if (how != UNDO_KILLED) {
-		ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+		ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 				      answer_ms()));
 		TH_LOG("FREEZE: %d \"%s\"", res.ret, res.msg);
 		EXPECT_EQ(how == UNDO_EMERGENCY ? -ECANCELED : -ETIMEDOUT,
@@ -3232,17 +3179,17 @@ stacked_undo(struct __test_metadata *_metadata, FIXTURE_DATA(sf) *self,
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
-SF_TEST(sf, stacked_undo_emergency, 120)
+TEST_F_TIMEOUT(sf, stacked_undo_emergency, 120)
 {
 	stacked_undo(_metadata, self, UNDO_EMERGENCY);
 }
 
-SF_TEST(sf, stacked_undo_killed, 120)
+TEST_F_TIMEOUT(sf, stacked_undo_killed, 120)
 {
 	stacked_undo(_metadata, self, UNDO_KILLED);
 }
 
-SF_TEST(sf, stacked_undo_deadline, 120)
+TEST_F_TIMEOUT(sf, stacked_undo_deadline, 120)
 {
 	stacked_undo(_metadata, self, UNDO_DEADLINE);
 }
@@ -3268,13 +3215,13 @@ static const char *genl_module(void)
  * thawed, once root thaws.  Before, it held the set's lock and genetlink's
  * cb_lock until then.
  */
-SF_TEST(sf, thaw_waits_without_locks, 120)
+TEST_F_TIMEOUT(sf, thaw_waits_without_locks, 120)
 {
 	static const uint32_t levels[] = { 0, 1 };
 	struct ctx *c = &self->c;
 	struct bg_thaw_result res;
 	const char *paths[2], *mod;
-	struct bg_thaw bg;
+	struct bg bg;
 	struct stack s;
 	char cmd[64];
 	int w1, w2;
@@ -3302,9 +3249,9 @@ SF_TEST(sf, thaw_waits_without_locks, 120)
 		TH_LOG("no module with a genetlink family to load here");
 	}
 	/* Still waiting for root's freeze to go. */
-	EXPECT_FALSE(bg_result(bg.fd, bg.pid, &res, sizeof(res), 200));
+	EXPECT_FALSE(bg_result(&bg, &res, sizeof(res), 200));
 	EXPECT_EQ(0, run("fsfreeze -u '%s'", self->ext4));
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 			      10000 + 4 * (int)late_ms()));
 	EXPECT_EQ(0, res.ret);
 	EXPECT_TRUE(res.has_found_state);
@@ -3328,11 +3275,11 @@ SF_TEST(sf, thaw_waits_without_locks, 120)
  * writing) and unloading it again finish at once, and GET answers.
  * Before, the module load waited until the FREEZE returned.
  */
-SF_TEST(sf, freeze_waits_without_genl_lock, 90)
+TEST_F_TIMEOUT(sf, freeze_waits_without_genl_lock, 90)
 {
 	struct ctx *c = &self->c;
 	const char *paths[1] = { self->ext4 };
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	struct stall st;
 	const char *mod;
@@ -3352,7 +3299,7 @@ SF_TEST(sf, freeze_waits_without_genl_lock, 90)
 	EXPECT_EQ(0, bg_run(answer_ms(), cmd));
 	EXPECT_EQ(SNAPFREEZE_STATE_FREEZING, bg_get_state(answer_ms()));
 	EXPECT_TRUE(stall_release(&st));
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 			      10000 + 4 * (int)late_ms()));
 	EXPECT_EQ(0, res.ret);
 	EXPECT_EQ(0, nlt_thaw(c->nl, ID_A, 0, self->r));
@@ -3365,13 +3312,13 @@ SF_TEST(sf, freeze_waits_without_genl_lock, 90)
  * ends.  Before, rmmod went ahead while the request waited, freed the set
  * under the stuck work, and that work wrote freed memory once it ended.
  */
-SF_TEST(sf, rmmod_refused_while_work_stuck, 120)
+TEST_F_TIMEOUT(sf, rmmod_refused_while_work_stuck, 120)
 {
 	/* Long enough to flush, and try rmmod, before the deadline. */
 	const int tmo = 6000 + 4 * (int)late_ms();
 	struct ctx *c = &self->c;
 	const char *paths[1] = { self->ext4 };
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	struct stall st;
 
@@ -3384,7 +3331,7 @@ SF_TEST(sf, rmmod_refused_while_work_stuck, 120)
 	EXPECT_LT(0, bg_run(answer_ms(), "rmmod snapfreeze 2>/dev/null"));
 	EXPECT_TRUE(module_loaded());
 	/* The request gave up at its deadline; the work is still stuck. */
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res),
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res),
 			      tmo + answer_ms()));
 	EXPECT_EQ(-ETIMEDOUT, res.ret);
 	EXPECT_STREQ("freezing", sysfs_str("state", (char[32]){ 0 }, 32));
@@ -3405,12 +3352,12 @@ SF_TEST(sf, rmmod_refused_while_work_stuck, 120)
  *   loop on tmpfs: ext4 at a.mnt   both level 0, each freeze held up
  *   loop on tmpfs: ext4 at b.mnt   by a writer stalled in write(2)
  */
-SF_TEST(sf, late_freeze_after_abort_thawed, 120)
+TEST_F_TIMEOUT(sf, late_freeze_after_abort_thawed, 120)
 {
 	static const uint32_t levels[] = { 0, 0 };
 	struct ctx *c = &self->c;
 	struct stall sa, sb;
-	struct bg_freeze bg;
+	struct bg bg;
 	struct bg_result res;
 	const char *paths[2];
 	struct stack a, b;
@@ -3432,7 +3379,7 @@ SF_TEST(sf, late_freeze_after_abort_thawed, 120)
 	emergency = fork();
 	if (emergency == 0)
 		_exit(write_text(SYSFS "/control", "thaw") ? 1 : 0);
-	ASSERT_TRUE(bg_result(bg.fd, bg.pid, &res, sizeof(res), answer_ms()));
+	ASSERT_TRUE(bg_result(&bg, &res, sizeof(res), answer_ms()));
 	EXPECT_EQ(-ECANCELED, res.ret);
 	/* a's freeze ends now, b's is still stuck: a is thawed at once. */
 	EXPECT_TRUE(stall_release(&sa));
@@ -3456,12 +3403,12 @@ SF_TEST(sf, late_freeze_after_abort_thawed, 120)
  *   loop on tmpfs: ext4 at a.mnt   level 0, frozen; its thaw fails once
  *   loop on tmpfs: ext4 at b.mnt   level 0, its freeze stuck (a writer)
  */
-SF_TEST(sf, abandoned_thaw_failure_retried, 120)
+TEST_F_TIMEOUT(sf, abandoned_thaw_failure_retried, 120)
 {
 	static const uint32_t levels[] = { 0, 0 };
 	struct ctx *c = &self->c;
 	const char *paths[2];
-	struct bg_freeze bg;
+	struct bg bg;
 	struct nlt_status s;
 	struct stall sb;
 	struct stack a, b;
@@ -3505,7 +3452,7 @@ SF_TEST(sf, abandoned_thaw_failure_retried, 120)
  * a post-script given the pre-script's UUID in upper case thaws the set;
  * another UUID does not, in any case.  Reports keep FREEZE's spelling.
  */
-SF_TEST(sf, exec_id_any_case, 60)
+TEST_F_TIMEOUT(sf, exec_id_any_case, 60)
 {
 	struct ctx *c = &self->c;
 	int w;
@@ -3720,7 +3667,6 @@ static uint32_t b_thaw_id_u32(struct nlmsghdr *nlh, const struct case_in *in)
 FIXTURE(malformed) {
 	struct ctx c;
 	const char *ext4;
-	bool ready;		/* setup went through: run the body */
 };
 
 FIXTURE_VARIANT(malformed) {
@@ -3797,7 +3743,6 @@ FIXTURE_SETUP(malformed)
 	self->ext4 = disks[FS_EXT4].mnt;
 	if (!self->ext4)
 		SKIP(return, "SF_MNT_EXT4 is not set");
-	self->ready = true;
 }
 
 FIXTURE_TEARDOWN(malformed)
@@ -3806,7 +3751,7 @@ FIXTURE_TEARDOWN(malformed)
 }
 
 /* Test that a malformed request gets a clean error and changes nothing. */
-SF_TEST(malformed, rejected, 60)
+TEST_F_TIMEOUT(malformed, rejected, 60)
 {
 	struct ctx *c = &self->c;
 	struct nlt_result *r = new_res();
